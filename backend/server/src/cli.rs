@@ -1,0 +1,141 @@
+//! The command line (CONTRACT.md): `serve`, `migrate`, `config check`.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use attest_core::store::{self, StoreConfig};
+use attest_server::{
+    config::{self, Settings, Sources},
+    telemetry, Application,
+};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "attest",
+    version,
+    about = "Attest: a self-hosted, multi-tenant compliance platform"
+)]
+struct Cli {
+    /// TOML file with the same keys as the ATTEST_* environment (default: ./attest.toml if present).
+    #[arg(long, global = true, value_name = "FILE", env = "ATTEST_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (API, console, status page); creates and migrates the database on first start.
+    Serve,
+    /// Apply or roll back schema migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back the most recent migrations (default one step).
+    Down {
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List every migration and whether it is applied.
+    Status,
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Validate the configuration; non-zero exit listing every problem.
+    Check,
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let config_file = cli
+        .config
+        .clone()
+        .or_else(|| Some(PathBuf::from("attest.toml")).filter(|p| p.is_file()));
+    let sources = Sources::read(config_file.as_deref(), std::env::vars());
+    for name in &sources.unknown_environment {
+        eprintln!("warning: {name} is not an Attest setting and is ignored");
+    }
+    let settings = match config::load(&sources) {
+        Ok(settings) => settings,
+        Err(rejected) => {
+            eprint!("{rejected}");
+            return ExitCode::from(2);
+        }
+    };
+
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Config {
+            action: ConfigAction::Check,
+        } => {
+            println!(
+                "configuration is valid ({} environment)",
+                if settings.is_production() {
+                    "production"
+                } else {
+                    "development"
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Serve => block_on(serve(settings)),
+        Command::Migrate { action } => block_on(migrate(settings, action)),
+    }
+}
+
+fn block_on(work: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(work) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    telemetry::init_logging(settings.log_format);
+    let app = Application::build(settings).await?;
+    app.run_until(attest_server::startup::shutdown_signal()).await
+}
+
+async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {
+    let db = store::connect(&StoreConfig::new(settings.database_url.expose().clone())).await?;
+    match action {
+        MigrateAction::Up => {
+            store::migrations::up(&db).await?;
+            println!("migrations applied");
+        }
+        MigrateAction::Down { steps } => {
+            let undone = store::migrations::down(&db, steps).await?;
+            println!("rolled back {undone} migration(s)");
+        }
+        MigrateAction::Status => {
+            for migration in store::migrations::status(&db).await? {
+                let state = if migration.applied { "applied" } else { "pending" };
+                println!("{state:<8} {}", migration.name);
+            }
+        }
+    }
+    db.close().await?;
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! Request extractors that fail in the contract's problem+json shape.
+
+use std::{future::Future, pin::Pin};
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpMessage as _, HttpRequest};
+use attest_core::{AppError, ErrorKind};
+use attest_shared::error::FieldError;
+use futures_util::StreamExt as _;
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
+
+/// The JSON body limit, shared by every JSON route (`ATTEST_MAX_BODY_BYTES`).
+#[derive(Clone, Copy, Debug)]
+pub struct JsonLimit(pub usize);
+
+/// A JSON body. Unlike actix's `Json` it tells malformed JSON (`400 bad_request`)
+/// from valid JSON with wrong or unknown fields (`400 validation_failed` naming the
+/// field), and answers `413` and `415` as problems.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<web::Data<JsonLimit>>().map_or(1_048_576, |l| l.0);
+        let is_json = req
+            .mime_type()
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
+        let declared_len = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json {
+                return Err(AppError::new(
+                    ErrorKind::UnsupportedMediaType,
+                    "this route takes a JSON body (Content-Type: application/json)",
+                )
+                .into());
+            }
+            if declared_len.is_some_and(|len| len > limit) {
+                return Err(too_large(limit));
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| {
+                    AppError::new(ErrorKind::BadRequest, "the request body could not be read")
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(too_large(limit));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(ApiJson).map_err(ApiError)
+        })
+    }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    AppError::new(
+        ErrorKind::PayloadTooLarge,
+        format!("the body exceeds {limit} bytes"),
+    )
+    .into()
+}
+
+/// Deserializes `body`, classifying failures the way the contract asks.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.classify() == serde_json::error::Category::Data {
+            field_error(&path, &inner)
+        } else {
+            AppError::new(ErrorKind::BadRequest, "the body is not valid JSON")
+        }
+    })?;
+    deserializer.end().map_err(|_| {
+        AppError::new(
+            ErrorKind::BadRequest,
+            "the body has trailing characters after the JSON value",
+        )
+    })?;
+    Ok(value)
+}
+
+fn field_error(path: &str, err: &serde_json::Error) -> AppError {
+    let message = err.to_string();
+    let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+    let field = if path == "." {
+        String::new()
+    } else {
+        path.to_owned()
+    };
+    AppError::validation(vec![FieldError { field, message }])
+}
+
+/// Maps actix's own path and query extractor failures to problems.
+pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PathConfig::default().error_handler(|err, _| {
+        ApiError(AppError::new(
+            ErrorKind::NotFound,
+            format!("no such resource ({err})"),
+        ))
+        .into()
+    }))
+    .app_data(web::QueryConfig::default().error_handler(|err, _| {
+        ApiError(AppError::validation(vec![FieldError {
+            field: "query".into(),
+            message: err.to_string(),
+        }]))
+        .into()
+    }))
+    .app_data(
+        web::JsonConfig::default()
+            .error_handler(|err, _| ApiError(AppError::new(ErrorKind::BadRequest, err.to_string())).into()),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Login {
+        email: String,
+        count: u32,
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request() {
+        let err = parse_json::<Login>(b"{\"email\":").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::BadRequest);
+    }
+
+    #[test]
+    fn unknown_and_mistyped_fields_are_validation_errors_naming_the_field() {
+        let err = parse_json::<Login>(br#"{"email":"a","count":1,"org_id":"x"}"#).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::ValidationFailed);
+        assert_eq!(err.errors[0].field, "org_id");
+
+        let err = parse_json::<Login>(br#"{"email":"a","count":"many"}"#).unwrap_err();
+        assert_eq!(err.errors[0].field, "count");
+    }
+}

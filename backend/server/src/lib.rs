@@ -1,0 +1,15 @@
+//! The `attest` server: configuration, start-up, middleware, routes and the
+//! console it hosts. The domain lives in `attest-core`; this crate only adapts
+//! HTTP to it.
+
+pub mod config;
+pub mod console;
+pub mod extract;
+pub mod middleware;
+pub mod problem;
+pub mod routes;
+pub mod secret_key;
+pub mod startup;
+pub mod telemetry;
+
+pub use startup::Application;

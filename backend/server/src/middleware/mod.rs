@@ -1,0 +1,13 @@
+//! The middleware stack, outermost first:
+//!
+//! 1. [`request_id`]: keeps or assigns `X-Request-Id`, in scope for everything below;
+//! 2. [`observe`]: one tracing span per request, the access log line and metrics;
+//! 3. [`security_headers`]: CSP with a per-response nonce and the rest of DESIGN.md's list;
+//! 4. [`problem_fallback`]: any error answer that is not yet problem+json becomes one;
+//! 5. [`guard`]: a panic becomes an opaque `500`, a handler over its time a `503`.
+
+pub mod guard;
+pub mod observe;
+pub mod problem_fallback;
+pub mod request_id;
+pub mod security_headers;

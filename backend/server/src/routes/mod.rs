@@ -1,0 +1,100 @@
+//! The one route table of the HTTP API.
+//!
+//! Every API route is declared here, with the access it requires, so tests (and
+//! later the authorization matrix and the OpenAPI document) can enumerate them.
+//! The console's pages and assets are mounted by [`crate::console`].
+
+mod auth;
+mod health;
+pub mod metrics;
+
+use actix_web::{http::Method, web, HttpRequest};
+use attest_core::{AppError, ErrorKind};
+
+use crate::problem::ApiError;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, no credentials (probes, sign-in).
+    Public,
+    /// `Authorization: Bearer $ATTEST_METRICS_TOKEN` when a token is configured.
+    MetricsToken,
+}
+
+/// One API route.
+pub struct RouteDef {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    route: fn() -> actix_web::Route,
+}
+
+const fn route(
+    method: Method,
+    path: &'static str,
+    access: Access,
+    route: fn() -> actix_web::Route,
+) -> RouteDef {
+    RouteDef {
+        method,
+        path,
+        access,
+        route,
+    }
+}
+
+/// Every API route.
+pub fn table() -> Vec<RouteDef> {
+    use Access::*;
+    vec![
+        route(Method::GET, "/livez", Public, || web::get().to(health::livez)),
+        route(Method::GET, "/readyz", Public, || web::get().to(health::readyz)),
+        route(Method::GET, "/metrics", MetricsToken, || {
+            web::get().to(metrics::metrics)
+        }),
+        route(Method::POST, "/auth/login", Public, || {
+            web::post().to(auth::login)
+        }),
+    ]
+}
+
+/// Registers the table: one resource per path, answering `405` (with `Allow`)
+/// for methods the path does not take.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let table = table();
+    let mut paths: Vec<&'static str> = table.iter().map(|r| r.path).collect();
+    paths.dedup();
+    for path in paths {
+        let routes: Vec<&RouteDef> = table.iter().filter(|r| r.path == path).collect();
+        let allow = routes
+            .iter()
+            .map(|r| r.method.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut resource = web::resource(path);
+        for r in &routes {
+            resource = resource.route((r.route)());
+        }
+        cfg.service(resource.default_service(web::to(move |_: HttpRequest| {
+            let allow = allow.clone();
+            async move { method_not_allowed(&allow) }
+        })));
+    }
+}
+
+pub fn method_not_allowed(allow: &str) -> actix_web::HttpResponse {
+    let mut res = actix_web::ResponseError::error_response(&ApiError(AppError::new(
+        ErrorKind::MethodNotAllowed,
+        format!("this resource answers {allow}"),
+    )));
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow) {
+        res.headers_mut().insert(actix_web::http::header::ALLOW, value);
+    }
+    res
+}
+
+/// The answer for paths no route or page matches.
+pub async fn not_found() -> crate::problem::ApiResult<actix_web::HttpResponse> {
+    Err(ApiError(AppError::new(ErrorKind::NotFound, "no such resource")))
+}

@@ -1,0 +1,161 @@
+//! Building and running the server: `Application::build` binds (port 0 in tests),
+//! `run_until` serves until the shutdown future resolves, then drains.
+
+use std::{future::Future, net::TcpListener, sync::Arc};
+
+use actix_web::{dev::Server, middleware::from_fn, web, App, HttpServer};
+use anyhow::Context as _;
+use attest_core::{
+    store::{self, StoreConfig},
+    AppState,
+};
+
+use crate::{
+    config::{Secret, Settings, TlsFiles},
+    console::{self, ConsoleAssets},
+    extract::{self, JsonLimit},
+    middleware::{guard, observe, problem_fallback, request_id, security_headers},
+    routes::{self, metrics::MetricsToken},
+    secret_key,
+    telemetry::Metrics,
+};
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects and migrates the database, binds the listener and assembles the app.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let _secret_key: Secret<Vec<u8>> = secret_key::resolve(&settings.secret_key)?;
+        let db = store::connect(&StoreConfig::new(settings.database_url.expose().clone()))
+            .await
+            .context("cannot open the database")?;
+        store::migrations::up(&db)
+            .await
+            .context("cannot migrate the database")?;
+        let state = AppState::new(db);
+
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, &settings, state.clone())?;
+        tracing::info!(
+            address = %format!("{}://{}", if settings.tls.is_some() { "https" } else { "http" }, listener_addr(&settings, port)),
+            public_url = %settings.public_url,
+            "attest is listening"
+        );
+        Ok(Self { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight
+    /// requests finish within the shutdown timeout, and closes the database.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let server = tokio::spawn(self.server);
+        tokio::select! {
+            result = server => { result??; }
+            () = shutdown => {
+                tracing::info!("shutting down: draining in-flight requests");
+                handle.stop(true).await;
+            }
+        }
+        self.state.db.close().await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+
+    /// Serves until the process ends (tests).
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(std::future::pending()).await
+    }
+}
+
+fn listener_addr(settings: &Settings, port: u16) -> String {
+    format!("{}:{port}", settings.listen.ip())
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C): both drain gracefully.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+fn serve(listener: TcpListener, settings: &Settings, state: AppState) -> anyhow::Result<Server> {
+    let state = web::Data::new(state);
+    let metrics = web::Data::new(Metrics::new());
+    let assets = web::Data::new(ConsoleAssets::load());
+    let json_limit = web::Data::new(JsonLimit(settings.max_body_bytes));
+    let timeout = web::Data::new(guard::RequestTimeout(settings.request_timeout));
+    let hsts = web::Data::new(security_headers::Hsts(settings.is_production()));
+    let metrics_token = web::Data::new(MetricsToken(
+        settings.metrics_token.as_ref().map(|t| t.expose().clone()),
+    ));
+    let max_body = settings.max_body_bytes;
+
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(metrics.clone())
+            .app_data(json_limit.clone())
+            .app_data(timeout.clone())
+            .app_data(hsts.clone())
+            .app_data(metrics_token.clone())
+            .app_data(web::PayloadConfig::new(max_body))
+            .configure(extract::configure_extractors)
+            .configure(routes::configure)
+            .configure(|cfg| console::configure(cfg, assets.clone()))
+            .default_service(web::to(routes::not_found))
+            .wrap(from_fn(guard::middleware))
+            .wrap(from_fn(problem_fallback::middleware))
+            .wrap(from_fn(security_headers::middleware))
+            .wrap(from_fn(observe::middleware))
+            .wrap(from_fn(request_id::middleware))
+    })
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown_timeout.as_secs());
+
+    let server = match &settings.tls {
+        Some(files) => server.listen_rustls_0_23(listener, tls_config(files)?)?,
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
+}
+
+fn tls_config(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
+    use rustls_pki_types::{pem::PemObject as _, CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .with_context(|| format!("cannot read {}", files.cert.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("{} holds no valid PEM certificate", files.cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .with_context(|| format!("{} holds no valid PEM private key", files.key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)?)
+}

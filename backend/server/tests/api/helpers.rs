@@ -1,0 +1,232 @@
+use std::{collections::BTreeMap, process::Command, sync::Once};
+
+use attest_server::{
+    config::{self, Sources},
+    telemetry, Application,
+};
+use sea_orm::{ConnectionTrait as _, Database};
+
+/// A 32-byte key in hex, for settings that need one.
+pub const TEST_SECRET_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: TestDatabase,
+    /// The server's data folder, removed with the app.
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request failed")
+    }
+}
+
+/// Starts a server with the test defaults.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts a server with extra `ATTEST_*` settings layered over the test defaults.
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let db = TestDatabase::create().await;
+    spawn_app_on(db, extra).await
+}
+
+/// Starts a server on an existing test database.
+pub async fn spawn_app_on(db: TestDatabase, extra: &[(&str, &str)]) -> TestApp {
+    init_test_logging();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut env = base_env(&db.url, dir.path());
+    for (key, value) in extra {
+        env.insert((*key).to_owned(), (*value).to_owned());
+    }
+    let settings = config::load(&Sources::read(None, env)).expect("test settings are valid");
+    let app = Application::build(settings).await.expect("the app builds");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        db,
+        _dir: dir,
+    }
+}
+
+/// The environment every test server starts from.
+pub fn base_env(database_url: &str, dir: &std::path::Path) -> BTreeMap<String, String> {
+    [
+        ("ATTEST_LISTEN", "127.0.0.1:0".to_owned()),
+        ("ATTEST_DATABASE_URL", database_url.to_owned()),
+        ("ATTEST_DATA_DIR", dir.display().to_string()),
+        ("ATTEST_SECRET_KEY", TEST_SECRET_KEY.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// `TEST_LOG=1 cargo test` shows the servers' logs.
+fn init_test_logging() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            telemetry::init_logging(config::LogFormat::Pretty);
+        }
+    });
+}
+
+/// A database of its own for one test.
+pub struct TestDatabase {
+    pub url: String,
+    postgres: Option<(String, String)>,
+    _sqlite_dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    /// A fresh database on the server named by `ATTEST_TEST_DATABASE_URL`, or a new
+    /// SQLite file.
+    pub async fn create() -> TestDatabase {
+        match postgres_admin_url() {
+            Some(admin) => {
+                let name = format!("attest_test_{}", uuid::Uuid::new_v4().simple());
+                let conn = Database::connect(&admin).await.expect("connect to PostgreSQL");
+                conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create test database");
+                conn.close().await.ok();
+                TestDatabase {
+                    url: replace_database(&admin, &name),
+                    postgres: Some((admin, name)),
+                    _sqlite_dir: None,
+                }
+            }
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                TestDatabase {
+                    url: format!("sqlite://{}?mode=rwc", dir.path().join("attest.db").display()),
+                    postgres: None,
+                    _sqlite_dir: Some(dir),
+                }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// The URL with its host and port replaced, e.g. to route through a proxy.
+    pub fn url_via(&self, port: u16) -> String {
+        let mut url = url::Url::parse(&self.url).expect("database URL");
+        url.set_host(Some("127.0.0.1")).expect("host");
+        url.set_port(Some(port)).expect("port");
+        url.to_string()
+    }
+
+    /// The port the database server listens on (PostgreSQL only).
+    pub fn server_port(&self) -> u16 {
+        url::Url::parse(&self.url)
+            .ok()
+            .and_then(|u| u.port())
+            .unwrap_or(5432)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime: clean up on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(conn) = Database::connect(&admin).await {
+                    let _ = conn
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .await;
+                    let _ = conn.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn postgres_admin_url() -> Option<String> {
+    std::env::var("ATTEST_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+fn replace_database(url: &str, name: &str) -> String {
+    let mut url = url::Url::parse(url).expect("ATTEST_TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// The `attest` binary with an empty environment but for the given settings, run
+/// in `dir`, so nothing from the developer's shell leaks in.
+pub fn attest_command(dir: &std::path::Path, env: &BTreeMap<String, String>) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_attest"));
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env);
+    command
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Asserts a problem+json answer with the given status and code; returns the body.
+pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    assert_eq!(res.status().as_u16(), status, "status");
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let header_id = res
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body: serde_json::Value = res.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status);
+    assert_eq!(body["code"], code);
+    for member in ["type", "title", "detail"] {
+        assert!(body[member].is_string(), "{member} missing in {body}");
+    }
+    assert_eq!(
+        body["request_id"],
+        header_id.as_str(),
+        "request_id matches X-Request-Id"
+    );
+    body
+}

@@ -1,0 +1,17 @@
+//! API integration tests: one binary, a real server per test on a random port with
+//! a fresh database. SQLite by default; PostgreSQL when `ATTEST_TEST_DATABASE_URL`
+//! names a server (each test then gets its own freshly created database).
+
+// Test code may fail loudly: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod cli;
+mod console;
+mod errors;
+mod health;
+mod helpers;
+mod metrics;
+mod migrations;
+mod request_id;
+mod security_headers;
+mod shutdown;

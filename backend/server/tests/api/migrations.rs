@@ -1,0 +1,81 @@
+//! Every migration has a working `down`: up -> down -> up round trips on both databases.
+
+use attest_core::store::{self, StoreConfig};
+use attest_migrations::SchemaManager;
+
+use crate::helpers::{attest_command, base_env, TestDatabase};
+
+const CORE_TABLES: [&str; 4] = ["orgs", "users", "memberships", "sessions"];
+
+async fn tables_present(db: &sea_orm::DatabaseConnection) -> Vec<&'static str> {
+    let manager = SchemaManager::new(db);
+    let mut present = Vec::new();
+    for table in CORE_TABLES {
+        if manager.has_table(table).await.unwrap() {
+            present.push(table);
+        }
+    }
+    present
+}
+
+#[tokio::test]
+async fn migrations_round_trip_up_down_up() {
+    let test_db = TestDatabase::create().await;
+    let db = store::connect(&StoreConfig::new(test_db.url.clone()))
+        .await
+        .unwrap();
+
+    store::migrations::up(&db).await.unwrap();
+    assert_eq!(tables_present(&db).await, CORE_TABLES);
+    assert_eq!(store::migrations::pending_count(&db).await.unwrap(), 0);
+
+    let all = u32::try_from(store::migrations::status(&db).await.unwrap().len()).unwrap();
+    assert_eq!(store::migrations::down(&db, all).await.unwrap(), all);
+    assert!(
+        tables_present(&db).await.is_empty(),
+        "down removes everything up created"
+    );
+
+    store::migrations::up(&db).await.unwrap();
+    assert_eq!(tables_present(&db).await, CORE_TABLES);
+    db.close().await.unwrap();
+}
+
+fn run(dir: &std::path::Path, database_url: &str, args: &[&str]) -> (bool, String) {
+    let env = base_env(database_url, dir);
+    let out = attest_command(dir, &env)
+        .args(args)
+        .output()
+        .expect("attest runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_cli_migrates_reports_and_rolls_back_past_the_start() {
+    let test_db = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let (ok, out) = run(dir.path(), &test_db.url, &["migrate", "status"]);
+    assert!(ok);
+    assert!(out.lines().all(|l| l.starts_with("pending")), "{out}");
+
+    let (ok, _) = run(dir.path(), &test_db.url, &["migrate", "up"]);
+    assert!(ok);
+    let (_, out) = run(dir.path(), &test_db.url, &["migrate", "status"]);
+    assert!(out.lines().all(|l| l.starts_with("applied")), "{out}");
+
+    // More steps than are applied rolls everything back and still succeeds.
+    let (ok, out) = run(dir.path(), &test_db.url, &["migrate", "down", "--steps", "99"]);
+    assert!(ok, "{out}");
+    let (_, out) = run(dir.path(), &test_db.url, &["migrate", "status"]);
+    assert!(out.lines().all(|l| l.starts_with("pending")), "{out}");
+
+    let db = store::connect(&StoreConfig::new(test_db.url.clone()))
+        .await
+        .unwrap();
+    assert!(tables_present(&db).await.is_empty());
+    db.close().await.unwrap();
+}

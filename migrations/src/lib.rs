@@ -1,0 +1,17 @@
+//! Attest's schema, as an ordered list of reversible migrations.
+//!
+//! Every step has a working `down`; the up → down → up round trip is tested on
+//! SQLite and PostgreSQL (`backend/server/tests/api/migrations.rs`).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_identity_core;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_identity_core::Migration)]
+    }
+}

@@ -1,0 +1,9 @@
+//! Types shared by the Attest server and its browser console.
+//!
+//! This crate compiles to `wasm32-unknown-unknown`: it holds data shapes and
+//! names only, never I/O.
+
+pub mod error;
+pub mod request_id;
+
+pub use error::ErrorKind;
