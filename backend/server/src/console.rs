@@ -193,8 +193,11 @@ fn wants_html(ctx: &guard::GuardContext<'_>) -> bool {
 /// for browsers on unknown paths (API clients get problem+json from the default service).
 pub fn configure(cfg: &mut web::ServiceConfig, assets: web::Data<ConsoleAssets>) {
     let urls = Arc::new(assets.urls().clone());
-    cfg.app_data(assets)
-        .route(&format!("{ASSET_PREFIX}{{file}}"), web::get().to(serve_asset));
+    cfg.app_data(assets).service(
+        web::resource(format!("{ASSET_PREFIX}{{file}}"))
+            .route(web::get().to(serve_asset))
+            .route(web::head().to(serve_asset)),
+    );
     let routes = generate_route_list(App);
     let page_paths: Vec<String> = routes.iter().map(|r| r.path().to_owned()).collect();
     cfg.leptos_routes_with_context(

@@ -22,25 +22,25 @@ pub enum Access {
     MetricsToken,
 }
 
-/// One API route.
+/// One API route: `handler` attaches the handler to a route of the right method.
 pub struct RouteDef {
     pub method: Method,
     pub path: &'static str,
     pub access: Access,
-    route: fn() -> actix_web::Route,
+    handler: fn(actix_web::Route) -> actix_web::Route,
 }
 
 const fn route(
     method: Method,
     path: &'static str,
     access: Access,
-    route: fn() -> actix_web::Route,
+    handler: fn(actix_web::Route) -> actix_web::Route,
 ) -> RouteDef {
     RouteDef {
         method,
         path,
         access,
-        route,
+        handler,
     }
 }
 
@@ -48,34 +48,35 @@ const fn route(
 pub fn table() -> Vec<RouteDef> {
     use Access::*;
     vec![
-        route(Method::GET, "/livez", Public, || web::get().to(health::livez)),
-        route(Method::GET, "/readyz", Public, || web::get().to(health::readyz)),
-        route(Method::GET, "/metrics", MetricsToken, || {
-            web::get().to(metrics::metrics)
-        }),
-        route(Method::POST, "/auth/login", Public, || {
-            web::post().to(auth::login)
-        }),
+        route(Method::GET, "/livez", Public, |r| r.to(health::livez)),
+        route(Method::GET, "/readyz", Public, |r| r.to(health::readyz)),
+        route(Method::GET, "/metrics", MetricsToken, |r| r.to(metrics::metrics)),
+        route(Method::POST, "/auth/login", Public, |r| r.to(auth::login)),
     ]
 }
 
 /// Registers the table: one resource per path, answering `405` (with `Allow`)
-/// for methods the path does not take.
+/// for methods the path does not take. Every GET route answers HEAD too.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let table = table();
-    let mut paths: Vec<&'static str> = table.iter().map(|r| r.path).collect();
-    paths.dedup();
-    for path in paths {
-        let routes: Vec<&RouteDef> = table.iter().filter(|r| r.path == path).collect();
-        let allow = routes
-            .iter()
-            .map(|r| r.method.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut resource = web::resource(path);
-        for r in &routes {
-            resource = resource.route((r.route)());
+    let mut paths: Vec<&'static str> = Vec::new();
+    for r in &table {
+        if !paths.contains(&r.path) {
+            paths.push(r.path);
         }
+    }
+    for path in paths {
+        let mut allow = Vec::new();
+        let mut resource = web::resource(path);
+        for r in table.iter().filter(|r| r.path == path) {
+            resource = resource.route((r.handler)(web::method(r.method.clone())));
+            allow.push(r.method.as_str());
+            if r.method == Method::GET {
+                resource = resource.route((r.handler)(web::head()));
+                allow.push("HEAD");
+            }
+        }
+        let allow = allow.join(", ");
         cfg.service(resource.default_service(web::to(move |_: HttpRequest| {
             let allow = allow.clone();
             async move { method_not_allowed(&allow) }

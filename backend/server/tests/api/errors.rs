@@ -21,7 +21,7 @@ async fn an_unknown_api_version_is_a_404_problem() {
 async fn a_wrong_method_is_a_405_problem_naming_the_allowed_ones() {
     let app = spawn_app().await;
     let res = app.client.delete(app.url("/livez")).send().await.unwrap();
-    assert_eq!(res.headers()["allow"], "GET");
+    assert_eq!(res.headers()["allow"], "GET, HEAD");
     assert_problem(res, 405, "bad_request").await;
 
     let res = app.client.get(app.url(LOGIN)).send().await.unwrap();
@@ -39,14 +39,7 @@ async fn a_wrong_method_on_a_console_page_is_a_405_problem_too() {
 #[tokio::test]
 async fn malformed_json_is_a_bad_request() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .post(app.url(LOGIN))
-        .header("content-type", "application/json")
-        .body("{\"email\": ")
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_raw(LOGIN, "application/json", "{\"email\": ").await;
     assert_problem(res, 400, "bad_request").await;
 }
 
@@ -54,12 +47,11 @@ async fn malformed_json_is_a_bad_request() {
 async fn an_unknown_field_is_a_validation_error_naming_it() {
     let app = spawn_app().await;
     let res = app
-        .client
-        .post(app.url(LOGIN))
-        .json(&serde_json::json!({"email": "a@example.com", "password": "x", "org_id": "nope"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            LOGIN,
+            &serde_json::json!({"email": "a@example.com", "password": "x", "org_id": "nope"}),
+        )
+        .await;
     let body = assert_problem(res, 400, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "org_id");
     assert!(body["errors"][0]["message"]
@@ -72,22 +64,14 @@ async fn an_unknown_field_is_a_validation_error_naming_it() {
 async fn a_missing_or_mistyped_field_is_a_validation_error() {
     let app = spawn_app().await;
     let res = app
-        .client
-        .post(app.url(LOGIN))
-        .json(&serde_json::json!({"email": 42, "password": "x"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(LOGIN, &serde_json::json!({"email": 42, "password": "x"}))
+        .await;
     let body = assert_problem(res, 400, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "email");
 
     let res = app
-        .client
-        .post(app.url(LOGIN))
-        .json(&serde_json::json!({"email": "a@example.com"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(LOGIN, &serde_json::json!({"email": "a@example.com"}))
+        .await;
     let body = assert_problem(res, 400, "validation_failed").await;
     assert!(body["errors"][0]["message"]
         .as_str()
@@ -99,11 +83,11 @@ async fn a_missing_or_mistyped_field_is_a_validation_error() {
 async fn a_body_over_the_limit_is_413() {
     let app = spawn_app_with(&[("ATTEST_MAX_BODY_BYTES", "2048")]).await;
     let big = serde_json::json!({"email": "a@example.com", "password": "x".repeat(4096)});
-    let res = app.client.post(app.url(LOGIN)).json(&big).send().await.unwrap();
+    let res = app.post_json(LOGIN, &big).await;
     assert_problem(res, 413, "payload_too_large").await;
 
     let small = serde_json::json!({"email": "a@example.com", "password": "x".repeat(100)});
-    let res = app.client.post(app.url(LOGIN)).json(&small).send().await.unwrap();
+    let res = app.post_json(LOGIN, &small).await;
     assert_eq!(res.status(), 401, "a body under the limit is read");
 }
 
@@ -112,13 +96,12 @@ async fn a_chunked_body_over_the_limit_is_413_too() {
     let app = spawn_app_with(&[("ATTEST_MAX_BODY_BYTES", "2048")]).await;
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..8).map(|_| Ok(vec![b' '; 1024])).collect();
     let res = app
-        .client
-        .post(app.url(LOGIN))
-        .header("content-type", "application/json")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
-        .send()
-        .await
-        .unwrap();
+        .post_raw(
+            LOGIN,
+            "application/json",
+            reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)),
+        )
+        .await;
     assert_problem(res, 413, "payload_too_large").await;
 }
 
@@ -126,13 +109,8 @@ async fn a_chunked_body_over_the_limit_is_413_too() {
 async fn a_non_json_body_on_a_json_route_is_415() {
     let app = spawn_app().await;
     let res = app
-        .client
-        .post(app.url(LOGIN))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("email=a&password=b")
-        .send()
-        .await
-        .unwrap();
+        .post_raw(LOGIN, "application/x-www-form-urlencoded", "email=a&password=b")
+        .await;
     assert_problem(res, 415, "unsupported_media_type").await;
 }
 
@@ -140,12 +118,11 @@ async fn a_non_json_body_on_a_json_route_is_415() {
 async fn sign_in_with_unknown_credentials_is_invalid_credentials() {
     let app = spawn_app().await;
     let res = app
-        .client
-        .post(app.url(LOGIN))
-        .json(&serde_json::json!({"email": "nobody@example.com", "password": "whatever"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            LOGIN,
+            &serde_json::json!({"email": "nobody@example.com", "password": "whatever"}),
+        )
+        .await;
     assert_problem(res, 401, "invalid_credentials").await;
 }
 

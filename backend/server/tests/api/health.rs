@@ -17,6 +17,8 @@ async fn livez_answers_ok() {
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body, serde_json::json!({"status": "ok"}));
+    let head = app.client.head(app.url("/livez")).send().await.unwrap();
+    assert_eq!(head.status(), 200, "HEAD works wherever GET does");
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ mod console;
 mod errors;
 mod health;
 mod helpers;
+mod logs;
 mod metrics;
 mod migrations;
 mod request_id;
