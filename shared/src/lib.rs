@@ -3,7 +3,9 @@
 //! This crate compiles to `wasm32-unknown-unknown`: it holds data shapes and
 //! names only, never I/O.
 
+pub mod api;
 pub mod error;
 pub mod request_id;
+pub mod roles;
 
 pub use error::ErrorKind;

@@ -4,9 +4,19 @@
 //! types: nothing in this crate knows about HTTP, so every entry point (REST, the
 //! console's server functions, the CLI, background jobs) runs the same checks.
 
+pub mod actor;
+pub mod clock;
+pub mod config;
+pub mod crypto;
 pub mod error;
+pub mod identity;
 pub mod store;
+pub mod tenancy;
 
+use std::sync::Arc;
+
+pub use actor::Actor;
+pub use config::CoreConfig;
 pub use error::{AppError, AppResult, ErrorKind};
 
 use sea_orm::DatabaseConnection;
@@ -15,10 +25,16 @@ use sea_orm::DatabaseConnection;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    pub key: crypto::ServerKey,
+    pub config: Arc<CoreConfig>,
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, key: crypto::ServerKey, config: CoreConfig) -> Self {
+        Self {
+            db,
+            key,
+            config: Arc::new(config),
+        }
     }
 }

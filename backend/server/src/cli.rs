@@ -32,6 +32,11 @@ enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Manage platform operators.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -50,6 +55,18 @@ enum MigrateAction {
     },
     /// List every migration and whether it is applied.
     Status,
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Create a platform operator; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -92,6 +109,9 @@ pub fn run() -> ExitCode {
         }
         Command::Serve => block_on(serve(settings)),
         Command::Migrate { action } => block_on(migrate(settings, action)),
+        Command::Admin {
+            action: AdminAction::Create { email, .. },
+        } => block_on(create_operator(settings, email)),
     }
 }
 
@@ -138,4 +158,27 @@ async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()
     }
     db.close().await?;
     Ok(())
+}
+
+async fn create_operator(settings: Settings, email: String) -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let state = attest_server::startup::open_state(&settings).await?;
+    store::migrations::up(&state.db).await?;
+    let user = attest_core::identity::users::create_operator(&state, &email, password)
+        .await
+        .map_err(|e| anyhow::anyhow!(describe(&e)))?;
+    println!("created operator {} ({})", user.email, user.id);
+    state.db.close().await?;
+    Ok(())
+}
+
+/// A domain error as one line for the terminal, with its field problems.
+fn describe(err: &attest_core::AppError) -> String {
+    let mut text = err.detail.clone().unwrap_or_else(|| err.kind.title().to_owned());
+    for e in &err.errors {
+        text.push_str(&format!("; {} {}", e.field, e.message));
+    }
+    text
 }

@@ -11,5 +11,6 @@ pub mod routes;
 pub mod secret_key;
 pub mod startup;
 pub mod telemetry;
+pub mod views;
 
 pub use startup::Application;

@@ -1,20 +1,24 @@
 //! Building and running the server: `Application::build` binds (port 0 in tests),
 //! `run_until` serves until the shutdown future resolves, then drains.
 
-use std::{future::Future, net::TcpListener, sync::Arc};
+use std::{future::Future, net::TcpListener, sync::Arc, time::Duration};
 
 use actix_web::{dev::Server, middleware::from_fn, web, App, HttpServer};
 use anyhow::Context as _;
 use attest_core::{
+    crypto::ServerKey,
     store::{self, StoreConfig},
-    AppState,
+    AppState, CoreConfig,
 };
 
 use crate::{
     config::{Secret, Settings, TlsFiles},
     console::{self, ConsoleAssets},
     extract::{self, JsonLimit},
-    middleware::{guard, observe, problem_fallback, request_id, security_headers},
+    middleware::{
+        client_ip::TrustedProxies, guard, observe, problem_fallback, request_id, security_headers,
+        session::SessionCookie,
+    },
     routes::{self, metrics::MetricsToken},
     secret_key,
     telemetry::Metrics,
@@ -25,34 +29,47 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    metrics: web::Data<Metrics>,
+    shutdown_timeout: Duration,
+    /// A second handle on the listening socket, to stop listening at shutdown.
+    listener: socket2::Socket,
 }
 
 impl Application {
     /// Connects and migrates the database, binds the listener and assembles the app.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let _secret_key: Secret<Vec<u8>> = secret_key::resolve(&settings.secret_key)?;
-        let db = store::connect(&StoreConfig::new(settings.database_url.expose().clone()))
-            .await
-            .context("cannot open the database")?;
-        store::migrations::up(&db)
+        let state = open_state(&settings).await?;
+        store::migrations::up(&state.db)
             .await
             .context("cannot migrate the database")?;
-        let state = AppState::new(db);
 
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let port = listener.local_addr()?.port();
-        let server = serve(listener, &settings, state.clone())?;
+        let metrics = web::Data::new(Metrics::new());
+        let listener_handle = socket2::Socket::from(listener.try_clone()?);
+        let server = serve(listener, &settings, state.clone(), metrics.clone())?;
         tracing::info!(
             address = %format!("{}://{}", if settings.tls.is_some() { "https" } else { "http" }, listener_addr(&settings, port)),
             public_url = %settings.public_url,
             "attest is listening"
         );
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+            metrics,
+            shutdown_timeout: settings.shutdown_timeout,
+            listener: listener_handle,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight
@@ -64,6 +81,16 @@ impl Application {
             result = server => { result??; }
             () = shutdown => {
                 tracing::info!("shutting down: draining in-flight requests");
+                // Stop accepting, but keep every worker running until the requests in
+                // flight are done: a pooled PostgreSQL connection is driven by the worker
+                // runtime that opened it, so no worker may exit while others still query.
+                // Shutting the listening socket down makes the kernel refuse new
+                // connections at once instead of queueing them.
+                handle.pause().await;
+                if let Err(e) = self.listener.shutdown(std::net::Shutdown::Both) {
+                    tracing::warn!(error = %e, "could not close the listening socket early");
+                }
+                drain(&self.metrics, self.shutdown_timeout).await;
                 handle.stop(true).await;
             }
         }
@@ -78,8 +105,32 @@ impl Application {
     }
 }
 
+/// Resolves the server key and opens the database: what every entry point (the
+/// server and the operator commands) needs to call core services.
+pub async fn open_state(settings: &Settings) -> anyhow::Result<AppState> {
+    let key: Secret<Vec<u8>> = secret_key::resolve(&settings.secret_key)?;
+    let db = store::connect(&StoreConfig::new(settings.database_url.expose().clone()))
+        .await
+        .context("cannot open the database")?;
+    let config = CoreConfig {
+        session_idle: settings.session_idle,
+        session_max: settings.session_max,
+        login_max_failures: settings.login_max_failures,
+        login_lockout: settings.login_lockout,
+    };
+    Ok(AppState::new(db, ServerKey::new(key.expose().clone()), config))
+}
+
 fn listener_addr(settings: &Settings, port: u16) -> String {
     format!("{}:{port}", settings.listen.ip())
+}
+
+/// Waits until no request is being answered, or the grace period is over.
+async fn drain(metrics: &Metrics, grace: Duration) {
+    let deadline = tokio::time::Instant::now() + grace;
+    while metrics.in_flight.get() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C): both drain gracefully.
@@ -104,9 +155,13 @@ pub async fn shutdown_signal() {
     let _ = interrupt.await;
 }
 
-fn serve(listener: TcpListener, settings: &Settings, state: AppState) -> anyhow::Result<Server> {
+fn serve(
+    listener: TcpListener,
+    settings: &Settings,
+    state: AppState,
+    metrics: web::Data<Metrics>,
+) -> anyhow::Result<Server> {
     let state = web::Data::new(state);
-    let metrics = web::Data::new(Metrics::new());
     let assets = web::Data::new(ConsoleAssets::load());
     let json_limit = web::Data::new(JsonLimit(settings.max_body_bytes));
     let timeout = web::Data::new(guard::RequestTimeout(settings.request_timeout));
@@ -115,6 +170,12 @@ fn serve(listener: TcpListener, settings: &Settings, state: AppState) -> anyhow:
         settings.metrics_token.as_ref().map(|t| t.expose().clone()),
     ));
     let max_body = settings.max_body_bytes;
+    let session_cookie = web::Data::new(SessionCookie {
+        secure: settings.is_production(),
+        max_age_seconds: i64::try_from(settings.session_max.as_secs()).unwrap_or(i64::MAX),
+        origin: settings.public_url.origin().ascii_serialization(),
+    });
+    let trusted_proxies = web::Data::new(TrustedProxies(settings.trusted_proxies.clone()));
 
     let server = HttpServer::new(move || {
         App::new()
@@ -124,6 +185,8 @@ fn serve(listener: TcpListener, settings: &Settings, state: AppState) -> anyhow:
             .app_data(timeout.clone())
             .app_data(hsts.clone())
             .app_data(metrics_token.clone())
+            .app_data(session_cookie.clone())
+            .app_data(trusted_proxies.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .configure(extract::configure_extractors)
             .configure(routes::configure)

@@ -4,6 +4,7 @@
 //! features that need them arrive.
 
 mod connect;
+pub mod entities;
 pub mod migrations;
 pub mod readiness;
 

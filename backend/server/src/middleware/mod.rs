@@ -6,8 +6,10 @@
 //! 4. [`problem_fallback`]: any error answer that is not yet problem+json becomes one;
 //! 5. [`guard`]: a panic becomes an opaque `500`, a handler over its time a `503`.
 
+pub mod client_ip;
 pub mod guard;
 pub mod observe;
 pub mod problem_fallback;
 pub mod request_id;
 pub mod security_headers;
+pub mod session;

@@ -69,6 +69,9 @@ pub fn apply(headers: &mut HeaderMap, nonce: &str, hsts: bool) {
         HeaderName::from_static("cross-origin-opener-policy"),
         "same-origin",
     );
+    // Responses may carry personal or session data: no cache keeps them unless the
+    // response says otherwise (hashed console assets do).
+    set(header::CACHE_CONTROL, "no-store");
     if hsts {
         set(header::STRICT_TRANSPORT_SECURITY, HSTS);
     }

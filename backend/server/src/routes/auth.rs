@@ -1,22 +1,65 @@
 //! Browser sign-in (`/auth`).
 
-use actix_web::HttpResponse;
-use attest_core::{AppError, ErrorKind};
-use serde::Deserialize;
+use actix_web::{web, HttpRequest, HttpResponse};
+use attest_core::{
+    identity::{
+        login::{self, Credentials},
+        sessions,
+    },
+    AppError, AppState, ErrorKind,
+};
+use attest_shared::api::{LoginRequest, LoginResponse, SessionStatus};
+use chrono::Utc;
 
-use crate::{extract::ApiJson, problem::ApiResult};
+use crate::{
+    extract::ApiJson,
+    middleware::session::{client_info, same_origin, SessionCookie, SignedIn},
+    problem::ApiResult,
+    views,
+};
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)] // read by the identity service ([F2])
-pub struct LoginRequest {
-    email: String,
-    password: String,
-    totp: Option<String>,
+/// `POST /auth/login`: a fresh session (and cookie) on success; one identical
+/// `401 invalid_credentials` for every failure.
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    cookie: web::Data<SessionCookie>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> ApiResult<HttpResponse> {
+    // A cross-site page must not sign a victim into the attacker's account.
+    if !same_origin(&req, &cookie) {
+        return Err(AppError::new(ErrorKind::Forbidden, "cross-origin request refused").into());
+    }
+    let credentials = Credentials {
+        email: body.email,
+        password: body.password,
+    };
+    let (user, new_session) = login::login(&state, credentials, &client_info(&req)).await?;
+    let response = LoginResponse {
+        user: views::user(&user),
+        csrf_token: sessions::csrf_token(&state, new_session.session.id),
+    };
+    Ok(HttpResponse::Ok()
+        .cookie(cookie.issue(&new_session.token))
+        .json(response))
 }
 
-/// `POST /auth/login`. Accounts arrive with the identity service ([F2]); until
-/// then no credentials can match, and every attempt is `401 invalid_credentials`.
-pub async fn login(ApiJson(_request): ApiJson<LoginRequest>) -> ApiResult<HttpResponse> {
-    Err(AppError::new(ErrorKind::InvalidCredentials, "the email or password is wrong").into())
+/// `POST /auth/logout`: revokes the session and clears the cookie.
+pub async fn logout(
+    signed_in: SignedIn,
+    state: web::Data<AppState>,
+    cookie: web::Data<SessionCookie>,
+) -> ApiResult<HttpResponse> {
+    sessions::revoke(&state, signed_in.session.session).await?;
+    Ok(HttpResponse::NoContent().cookie(cookie.clear()).finish())
+}
+
+/// `GET /auth/session`: who is signed in, their CSRF token and when the session ends.
+pub async fn session(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let status = SessionStatus {
+        user: views::user(&signed_in.session.user),
+        csrf_token: sessions::csrf_token(&state, signed_in.session.session.id),
+        expires_at: signed_in.session.expires_at(&state).with_timezone(&Utc),
+    };
+    Ok(HttpResponse::Ok().json(status))
 }

@@ -6,7 +6,9 @@
 
 mod auth;
 mod health;
+mod me;
 pub mod metrics;
+mod orgs;
 
 use actix_web::{http::Method, web, HttpRequest};
 use attest_core::{AppError, ErrorKind};
@@ -20,6 +22,12 @@ pub enum Access {
     Public,
     /// `Authorization: Bearer $ATTEST_METRICS_TOKEN` when a token is configured.
     MetricsToken,
+    /// A signed-in user (session cookie, CSRF on unsafe methods).
+    SignedIn,
+    /// A signed-in platform operator.
+    Operator,
+    /// A signed-in member of the org in the path (or an operator); others get `404`.
+    OrgMember,
 }
 
 /// One API route: `handler` attaches the handler to a route of the right method.
@@ -52,6 +60,18 @@ pub fn table() -> Vec<RouteDef> {
         route(Method::GET, "/readyz", Public, |r| r.to(health::readyz)),
         route(Method::GET, "/metrics", MetricsToken, |r| r.to(metrics::metrics)),
         route(Method::POST, "/auth/login", Public, |r| r.to(auth::login)),
+        route(Method::POST, "/auth/logout", SignedIn, |r| r.to(auth::logout)),
+        route(Method::GET, "/auth/session", SignedIn, |r| r.to(auth::session)),
+        route(Method::GET, "/api/v1/me", SignedIn, |r| r.to(me::me)),
+        route(Method::GET, "/api/v1/me/sessions", SignedIn, |r| {
+            r.to(me::list_sessions)
+        }),
+        route(Method::DELETE, "/api/v1/me/sessions/{id}", SignedIn, |r| {
+            r.to(me::revoke_session)
+        }),
+        route(Method::GET, "/api/v1/orgs", SignedIn, |r| r.to(orgs::list)),
+        route(Method::POST, "/api/v1/orgs", Operator, |r| r.to(orgs::create)),
+        route(Method::GET, "/api/v1/orgs/{org}", OrgMember, |r| r.to(orgs::get)),
     ]
 }
 

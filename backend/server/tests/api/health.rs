@@ -84,13 +84,13 @@ impl Proxy {
     }
 }
 
-async fn readyz_status(app: &crate::helpers::TestApp) -> u16 {
-    app.get("/readyz").await.status().as_u16()
-}
-
-async fn wait_for_readyz(app: &crate::helpers::TestApp, want: u16) -> bool {
+/// Polls `/readyz` until it answers `status` with `database` in its checks.
+async fn wait_for_readyz(app: &crate::helpers::TestApp, status: u16, database: &str) -> bool {
     for _ in 0..50 {
-        if readyz_status(app).await == want {
+        let res = app.get("/readyz").await;
+        let got = res.status().as_u16();
+        let body: serde_json::Value = res.json().await.unwrap_or_default();
+        if got == status && body["checks"]["database"] == database {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -108,18 +108,21 @@ async fn readyz_fails_while_postgres_is_unreachable_and_recovers_without_restart
     let proxy = Proxy::start(db.server_port()).await;
     let via_proxy = db.url_via(proxy.port);
     let app = spawn_app_on(db, &[("ATTEST_DATABASE_URL", &via_proxy)]).await;
-    assert_eq!(readyz_status(&app).await, 200);
+    assert!(wait_for_readyz(&app, 200, "ok").await);
 
     proxy.set_open(false);
     assert!(
-        wait_for_readyz(&app, 503).await,
+        wait_for_readyz(&app, 503, "unreachable").await,
         "readyz never reported the outage"
     );
     let body = assert_problem(app.get("/readyz").await, 503, "unavailable").await;
-    assert_eq!(body["checks"]["database"], "unreachable");
+    assert_eq!(
+        body["checks"]["database"], "unreachable",
+        "the outage is reported steadily"
+    );
     // Liveness is unaffected: the process is fine, its dependency is not.
     assert_eq!(app.get("/livez").await.status(), 200);
 
     proxy.set_open(true);
-    assert!(wait_for_readyz(&app, 200).await, "readyz never recovered");
+    assert!(wait_for_readyz(&app, 200, "ok").await, "readyz never recovered");
 }

@@ -12,6 +12,8 @@ pub const TEST_SECRET_KEY: &str = "000102030405060708090a0b0c0d0e0f1011121314151
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
     pub address: String,
+    /// The app's own state, for arranging data through the core services.
+    pub state: attest_core::AppState,
     pub client: reqwest::Client,
     pub db: TestDatabase,
     /// The server's data folder, removed with the app.
@@ -19,6 +21,24 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// A platform operator with this email and password.
+    pub async fn create_operator(&self, email: &str, password: &str) {
+        attest_core::identity::users::create_operator(&self.state, email, password.to_owned())
+            .await
+            .expect("operator created");
+    }
+
+    /// A user who is not an operator (a plain account, no memberships).
+    pub async fn create_user(&self, email: &str, password: &str) {
+        use sea_orm::{ActiveModelTrait as _, Set};
+        let user = attest_core::identity::users::create_operator(&self.state, email, password.to_owned())
+            .await
+            .expect("user created");
+        let mut active: attest_core::store::entities::users::ActiveModel = user.into();
+        active.is_operator = Set(false);
+        active.update(&self.state.db).await.expect("demoted");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -79,9 +99,11 @@ pub async fn spawn_app_on(db: TestDatabase, extra: &[(&str, &str)]) -> TestApp {
     let settings = config::load(&Sources::read(None, env)).expect("test settings are valid");
     let app = Application::build(settings).await.expect("the app builds");
     let port = app.port();
+    let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
+        state,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

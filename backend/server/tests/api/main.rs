@@ -5,6 +5,8 @@
 // Test code may fail loudly: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin;
+mod auth;
 mod cli;
 mod console;
 mod errors;
@@ -13,6 +15,7 @@ mod helpers;
 mod logs;
 mod metrics;
 mod migrations;
+mod orgs;
 mod request_id;
 mod security_headers;
 mod shutdown;

@@ -5,7 +5,15 @@ use attest_migrations::SchemaManager;
 
 use crate::helpers::{attest_command, base_env, TestDatabase};
 
-const CORE_TABLES: [&str; 4] = ["orgs", "users", "memberships", "sessions"];
+const CORE_TABLES: [&str; 7] = [
+    "orgs",
+    "users",
+    "memberships",
+    "sessions",
+    "membership_roles",
+    "invitations",
+    "mail_outbox",
+];
 
 async fn tables_present(db: &sea_orm::DatabaseConnection) -> Vec<&'static str> {
     let manager = SchemaManager::new(db);

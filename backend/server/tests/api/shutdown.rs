@@ -53,7 +53,7 @@ fn start_server(db: &TestDatabase, dir: &std::path::Path, port: u16) -> Child {
     env.insert("ATTEST_SHUTDOWN_TIMEOUT_SECONDS".into(), "10".into());
     attest_command(dir, &env)
         .arg("serve")
-        .stdout(Stdio::null())
+        .stdout(std::fs::File::create(dir.join("server.log")).unwrap())
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
@@ -74,6 +74,7 @@ async fn sigterm_or_sigint_drains(signal_name: &'static str) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut child = start_server(&db, dir.path(), port);
+    let log_path = dir.path().join("server.log");
     tokio::task::spawn_blocking(move || {
         wait_until_ready(port);
 
@@ -101,7 +102,8 @@ async fn sigterm_or_sigint_drains(signal_name: &'static str) {
         conn.write_all(&body[10..]).unwrap();
         let mut response = String::new();
         conn.read_to_string(&mut response).unwrap();
-        assert!(response.starts_with("HTTP/1.1 401"), "in-flight request completed: {response}");
+        let log = std::fs::read_to_string(log_path).unwrap_or_default();
+        assert!(response.starts_with("HTTP/1.1 401"), "in-flight request completed: {response}\n{log}");
         assert!(response.contains("invalid_credentials"));
 
         let status = wait_for_exit(&mut child, Duration::from_secs(15));

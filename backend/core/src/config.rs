@@ -1,0 +1,26 @@
+//! The part of the configuration the domain needs (the server owns parsing).
+
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// A session unused this long is over.
+    pub session_idle: Duration,
+    /// A session is over this long after sign-in, however active.
+    pub session_max: Duration,
+    /// Failed sign-ins within `login_lockout` that lock an account.
+    pub login_max_failures: u32,
+    /// How long a locked account stays locked (and the failure-counting window).
+    pub login_lockout: Duration,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            session_idle: Duration::from_secs(3600),
+            session_max: Duration::from_secs(43_200),
+            login_max_failures: 5,
+            login_lockout: Duration::from_secs(900),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Password sign-in with account lockout.
+//!
+//! Wrong password, unknown user, disabled and locked account all end in the same
+//! `invalid_credentials` error after the same work (one argon2 verification), so
+//! neither the answer nor its timing tells them apart.
+
+use sea_orm::{ActiveModelTrait as _, Set};
+
+use super::{
+    passwords,
+    sessions::{self, ClientInfo, NewSession},
+    users,
+};
+use crate::{clock, store::entities::users as user_entity, AppError, AppResult, AppState, ErrorKind};
+
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+/// The one answer for every failed sign-in.
+pub fn invalid_credentials() -> AppError {
+    AppError::new(ErrorKind::InvalidCredentials, "the email or password is wrong")
+}
+
+/// Outcome of a sign-in attempt that the caller may want to act on (mail, audit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    UnknownUser,
+    Disabled,
+    Locked,
+    WrongPassword,
+    /// This failure locked the account.
+    LockedNow,
+}
+
+/// Signs in with email and password; on success starts a fresh session.
+pub async fn login(
+    state: &AppState,
+    credentials: Credentials,
+    client: &ClientInfo,
+) -> AppResult<(user_entity::Model, NewSession)> {
+    match attempt(state, credentials).await? {
+        Ok(user) => {
+            let session = sessions::create(state, user.id, sessions::METHOD_PASSWORD, client).await?;
+            Ok((user, session))
+        }
+        Err(failure) => {
+            tracing::info!(reason = ?failure, "sign-in refused");
+            Err(invalid_credentials())
+        }
+    }
+}
+
+async fn attempt(
+    state: &AppState,
+    credentials: Credentials,
+) -> AppResult<Result<user_entity::Model, Failure>> {
+    let user = users::find_by_email(state, &credentials.email).await?;
+    let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    // Always exactly one verification, whatever the account's state.
+    let password_ok = passwords::verify(credentials.password, stored_hash).await?;
+    let Some(user) = user else {
+        return Ok(Err(Failure::UnknownUser));
+    };
+    let now = clock::now();
+    if user.disabled_at.is_some() {
+        return Ok(Err(Failure::Disabled));
+    }
+    if user.locked_until.is_some_and(|until| until > now) {
+        return Ok(Err(Failure::Locked));
+    }
+    if !password_ok {
+        return record_failure(state, user).await.map(Err);
+    }
+    let user = if user.failed_logins != 0 || user.locked_until.is_some() {
+        let mut active: user_entity::ActiveModel = user.into();
+        active.failed_logins = Set(0);
+        active.failure_window_started_at = Set(None);
+        active.locked_until = Set(None);
+        active.update(&state.db).await?
+    } else {
+        user
+    };
+    Ok(Ok(user))
+}
+
+/// Counts a failure within the window; the last allowed one locks the account.
+async fn record_failure(state: &AppState, user: user_entity::Model) -> AppResult<Failure> {
+    let now = clock::now();
+    let window = state.config.login_lockout;
+    let in_window = user
+        .failure_window_started_at
+        .is_some_and(|start| clock::after(start, window) > now);
+    let failures = if in_window {
+        user.failed_logins.saturating_add(1)
+    } else {
+        1
+    };
+    let mut active: user_entity::ActiveModel = user.clone().into();
+    let locks = u32::try_from(failures).unwrap_or(u32::MAX) >= state.config.login_max_failures;
+    if locks {
+        active.failed_logins = Set(0);
+        active.failure_window_started_at = Set(None);
+        active.locked_until = Set(Some(clock::after(now, window)));
+    } else {
+        active.failed_logins = Set(failures);
+        if !in_window {
+            active.failure_window_started_at = Set(Some(now));
+        }
+    }
+    active.update(&state.db).await?;
+    if locks {
+        tracing::warn!(user_id = %user.id, "account locked after repeated sign-in failures");
+        Ok(Failure::LockedNow)
+    } else {
+        Ok(Failure::WrongPassword)
+    }
+}

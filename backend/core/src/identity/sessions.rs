@@ -1,0 +1,189 @@
+//! Server-side sessions.
+//!
+//! The browser holds a 256-bit random token; the database holds only its SHA-256.
+//! Every request looks the session up (no cache), so a revoked or expired session
+//! fails on its very next request on every instance. A later scale-out step may put
+//! a cache in front of this lookup only if revocation invalidates it synchronously.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use sea_orm::{
+    prelude::DateTimeWithTimeZone, ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _,
+    QueryFilter as _, QueryOrder as _, Set,
+};
+use uuid::Uuid;
+
+use crate::{
+    clock,
+    crypto::{random_token, sha256_hex},
+    store::entities::{sessions, users},
+    AppError, AppResult, AppState,
+};
+
+/// How a session was started.
+pub const METHOD_PASSWORD: &str = "password";
+
+/// Where a sign-in came from, recorded on the session.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A session just created: the token is shown to the browser once and never stored.
+pub struct NewSession {
+    pub token: String,
+    pub session: sessions::Model,
+}
+
+/// A live session and its user.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    pub session: sessions::Model,
+    pub user: users::Model,
+}
+
+impl LiveSession {
+    /// When this session ends unless used again (idle) or at the latest (absolute).
+    pub fn expires_at(&self, state: &AppState) -> DateTimeWithTimeZone {
+        idle_deadline(&self.session, state.config.session_idle).min(self.session.expires_at)
+    }
+}
+
+fn idle_deadline(session: &sessions::Model, idle: Duration) -> DateTimeWithTimeZone {
+    clock::after(session.last_seen_at, idle)
+}
+
+/// How stale `last_seen_at` may get before it is written again: at most a minute,
+/// and never more than a quarter of the idle timeout, so activity always extends
+/// the session.
+fn touch_interval(idle: Duration) -> Duration {
+    (idle / 4).min(Duration::from_secs(60))
+}
+
+/// Starts a session for `user_id`: a fresh token every time (no fixation).
+pub async fn create(
+    state: &AppState,
+    user_id: Uuid,
+    method: &str,
+    client: &ClientInfo,
+) -> AppResult<NewSession> {
+    let token = random_token();
+    let now = clock::now();
+    let session = sessions::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        token_hash: Set(sha256_hex(token.as_bytes())),
+        auth_method: Set(method.to_owned()),
+        idp_issuer: Set(None),
+        idp_sid: Set(None),
+        ip: Set(client.ip.clone()),
+        user_agent: Set(client.user_agent.as_deref().map(|ua| truncate(ua, 512))),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(clock::after(now, state.config.session_max)),
+        revoked_at: Set(None),
+    }
+    .insert(&state.db)
+    .await?;
+    Ok(NewSession { token, session })
+}
+
+/// The live session a token names, or `None` when it is unknown, revoked,
+/// expired, or its user is disabled. Records activity (throttled).
+pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Option<LiveSession>> {
+    let found = sessions::Entity::find()
+        .filter(sessions::Column::TokenHash.eq(sha256_hex(token.as_bytes())))
+        .find_also_related(users::Entity)
+        .one(&state.db)
+        .await?;
+    let Some((session, Some(user))) = found else {
+        return Ok(None);
+    };
+    let now = clock::now();
+    let live = session.revoked_at.is_none()
+        && session.expires_at > now
+        && idle_deadline(&session, state.config.session_idle) > now
+        && user.disabled_at.is_none();
+    if !live {
+        return Ok(None);
+    }
+    let session = if clock::after(session.last_seen_at, touch_interval(state.config.session_idle)) <= now {
+        let mut active: sessions::ActiveModel = session.into();
+        active.last_seen_at = Set(now);
+        active.update(&state.db).await?
+    } else {
+        session
+    };
+    Ok(Some(LiveSession { session, user }))
+}
+
+/// The CSRF token of a session: a MAC of its id under the server key, so it needs
+/// no storage and cannot be computed without the key.
+pub fn csrf_token(state: &AppState, session_id: Uuid) -> String {
+    let mac = state.key.mac("csrf-token", session_id.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac)
+}
+
+/// The user's sessions that are still live, newest first.
+pub async fn list_live(state: &AppState, user_id: Uuid) -> AppResult<Vec<sessions::Model>> {
+    let now = clock::now();
+    let idle = state.config.session_idle;
+    Ok(sessions::Entity::find()
+        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .filter(sessions::Column::ExpiresAt.gt(now))
+        .order_by_desc(sessions::Column::CreatedAt)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter(|s| idle_deadline(s, idle) > now)
+        .collect())
+}
+
+/// Revokes one of the user's own sessions; another user's session is `404`.
+pub async fn revoke_own(state: &AppState, user_id: Uuid, session_id: Uuid) -> AppResult<()> {
+    let session = sessions::Entity::find_by_id(session_id)
+        .filter(sessions::Column::UserId.eq(user_id))
+        .one(&state.db)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    revoke(state, session).await
+}
+
+/// Revokes a session now; revoking twice is harmless.
+pub async fn revoke(state: &AppState, session: sessions::Model) -> AppResult<()> {
+    if session.revoked_at.is_some() {
+        return Ok(());
+    }
+    let mut active: sessions::ActiveModel = session.into();
+    active.revoked_at = Set(Some(clock::now()));
+    active.update(&state.db).await?;
+    Ok(())
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activity_is_recorded_often_enough_for_any_idle_timeout() {
+        assert_eq!(touch_interval(Duration::from_secs(3600)), Duration::from_secs(60));
+        assert_eq!(touch_interval(Duration::from_secs(1)), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn truncation_respects_character_boundaries() {
+        assert_eq!(truncate("héllo", 2), "h");
+        assert_eq!(truncate("abc", 10), "abc");
+    }
+}

@@ -1,0 +1,93 @@
+//! Users: one email is one user, across every organization.
+
+use attest_shared::error::FieldError;
+use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, Set};
+use uuid::Uuid;
+
+use super::passwords;
+use crate::{clock, store::entities::users, AppError, AppResult, AppState, ErrorKind};
+
+/// Emails are compared and stored trimmed and lowercased.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// A plausible address: one `@`, something on both sides, a dot in the domain.
+pub fn check_email(email: &str, field: &str) -> AppResult<()> {
+    let valid = email.len() <= 320
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.contains('@')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if valid {
+        Ok(())
+    } else {
+        Err(AppError::validation(vec![FieldError {
+            field: field.to_owned(),
+            message: "must be an email address".into(),
+        }]))
+    }
+}
+
+pub async fn find_by_email(state: &AppState, email: &str) -> AppResult<Option<users::Model>> {
+    Ok(users::Entity::find()
+        .filter(users::Column::Email.eq(normalize_email(email)))
+        .one(&state.db)
+        .await?)
+}
+
+/// Creates a platform operator (the `attest admin create` command). There are no
+/// default accounts: this is the only way the first one comes to exist.
+pub async fn create_operator(state: &AppState, email: &str, password: String) -> AppResult<users::Model> {
+    let email = normalize_email(email);
+    check_email(&email, "email")?;
+    passwords::check_policy(&password, "password")?;
+    if find_by_email(state, &email).await?.is_some() {
+        return Err(AppError::new(
+            ErrorKind::Conflict,
+            "a user with this email already exists",
+        ));
+    }
+    let hash = passwords::hash(password).await?;
+    let now = clock::now();
+    let name = email.split('@').next().unwrap_or_default().to_owned();
+    Ok(users::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(email),
+        name: Set(name),
+        password_hash: Set(Some(hash)),
+        is_operator: Set(true),
+        disabled_at: Set(None),
+        failed_logins: Set(0),
+        failure_window_started_at: Set(None),
+        locked_until: Set(None),
+        totp_secret: Set(None),
+        totp_enabled_at: Set(None),
+        totp_recovery_codes: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&state.db)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(normalize_email("  Ada@Example.COM "), "ada@example.com");
+        assert!(check_email("ada@example.com", "email").is_ok());
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@localhost",
+            "a da@example.com",
+        ] {
+            assert!(check_email(bad, "email").is_err(), "{bad}");
+        }
+    }
+}

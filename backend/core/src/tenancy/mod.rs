@@ -1,0 +1,3 @@
+//! Organizations and the memberships that tie users to them.
+
+pub mod orgs;

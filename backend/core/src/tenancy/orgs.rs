@@ -1,0 +1,192 @@
+//! Organizations: created by operators; the creator becomes their first owner.
+//!
+//! Someone who is neither a member nor an operator cannot tell an org exists: they
+//! get `404`, never `403`.
+
+use std::collections::BTreeMap;
+
+use attest_shared::{error::FieldError, roles};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, Set,
+    TransactionTrait as _,
+};
+use uuid::Uuid;
+
+use crate::{
+    clock,
+    store::entities::{membership_roles, memberships, orgs},
+    Actor, AppError, AppResult, AppState, ErrorKind,
+};
+
+/// CONTRACT.md: 3–63 characters of `[a-z0-9-]`, starting with a letter or digit.
+pub fn check_slug(slug: &str) -> AppResult<()> {
+    let valid = (3..=63).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && slug.bytes().next().is_some_and(|b| b != b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(field_error(
+            "slug",
+            "must be 3–63 characters of a-z, 0-9 and '-', starting with a letter or digit",
+        ))
+    }
+}
+
+fn check_name(name: &str) -> AppResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(field_error("name", "must be 1–200 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+fn field_error(field: &str, message: &str) -> AppError {
+    AppError::validation(vec![FieldError {
+        field: field.to_owned(),
+        message: message.to_owned(),
+    }])
+}
+
+/// Creates an org (operators only); the creator becomes its owner.
+pub async fn create(state: &AppState, actor: &Actor, slug: &str, name: &str) -> AppResult<orgs::Model> {
+    if !actor.is_operator() {
+        return Err(AppError::new(
+            ErrorKind::Forbidden,
+            "only platform operators create organizations",
+        ));
+    }
+    check_slug(slug)?;
+    let name = check_name(name)?;
+    let taken = orgs::Entity::find()
+        .filter(orgs::Column::Slug.eq(slug))
+        .one(&state.db)
+        .await?
+        .is_some();
+    if taken {
+        return Err(AppError::new(
+            ErrorKind::Conflict,
+            "an organization with this slug exists",
+        ));
+    }
+
+    let now = clock::now();
+    let txn = state.db.begin().await?;
+    let org = orgs::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        slug: Set(slug.to_owned()),
+        name: Set(name),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    memberships::ActiveModel {
+        org_id: Set(org.id),
+        user_id: Set(actor.user_id()),
+        joined_at: Set(now),
+        expires_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    membership_roles::ActiveModel {
+        org_id: Set(org.id),
+        user_id: Set(actor.user_id()),
+        role: Set(roles::OWNER.to_owned()),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(org)
+}
+
+/// The orgs the actor can see: all of them for operators, else their memberships.
+pub async fn list_visible(state: &AppState, actor: &Actor) -> AppResult<Vec<orgs::Model>> {
+    if actor.is_operator() {
+        return Ok(orgs::Entity::find()
+            .filter(orgs::Column::DeletedAt.is_null())
+            .order_by_asc(orgs::Column::Slug)
+            .all(&state.db)
+            .await?);
+    }
+    Ok(memberships_of(state, actor.user_id())
+        .await?
+        .into_iter()
+        .map(|(org, _)| org)
+        .collect())
+}
+
+/// Finds an org by id or slug, as the actor may see it (`404` otherwise).
+pub async fn resolve(state: &AppState, actor: &Actor, org_ref: &str) -> AppResult<orgs::Model> {
+    let by = match Uuid::parse_str(org_ref) {
+        Ok(id) => orgs::Column::Id.eq(id),
+        Err(_) => orgs::Column::Slug.eq(org_ref),
+    };
+    let org = orgs::Entity::find()
+        .filter(by)
+        .filter(orgs::Column::DeletedAt.is_null())
+        .one(&state.db)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    if actor.is_operator() {
+        return Ok(org);
+    }
+    let member = memberships::Entity::find_by_id((org.id, actor.user_id()))
+        .one(&state.db)
+        .await?
+        .is_some_and(|m| m.expires_at.is_none_or(|until| until > clock::now()));
+    if member {
+        Ok(org)
+    } else {
+        Err(AppError::not_found())
+    }
+}
+
+/// The user's live memberships: each org with the user's role names, by slug.
+pub async fn memberships_of(state: &AppState, user_id: Uuid) -> AppResult<Vec<(orgs::Model, Vec<String>)>> {
+    let now = clock::now();
+    let rows = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user_id))
+        .find_also_related(orgs::Entity)
+        .all(&state.db)
+        .await?;
+    let role_rows = membership_roles::Entity::find()
+        .filter(membership_roles::Column::UserId.eq(user_id))
+        .all(&state.db)
+        .await?;
+    let mut roles_by_org: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
+    for row in role_rows {
+        roles_by_org.entry(row.org_id).or_default().push(row.role);
+    }
+    let mut result: Vec<_> = rows
+        .into_iter()
+        .filter(|(m, _)| m.expires_at.is_none_or(|until| until > now))
+        .filter_map(|(_, org)| org)
+        .filter(|org| org.deleted_at.is_none())
+        .map(|org| {
+            let roles = roles_by_org.remove(&org.id).unwrap_or_default();
+            (org, roles)
+        })
+        .collect();
+    result.sort_by(|a, b| a.0.slug.cmp(&b.0.slug));
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_slug;
+
+    #[test]
+    fn slugs_follow_the_contract() {
+        for ok in ["acme", "a1-b2", "123", &"a".repeat(63)] {
+            assert!(check_slug(ok).is_ok(), "{ok}");
+        }
+        for bad in ["ab", "-acme", "Acme", "ac_me", "ac me", &"a".repeat(64)] {
+            assert!(check_slug(bad).is_err(), "{bad}");
+        }
+    }
+}

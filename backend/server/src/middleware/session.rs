@@ -1,0 +1,164 @@
+//! Browser sessions on the HTTP side: the session cookie, and the [`SignedIn`]
+//! extractor that turns it into an [`Actor`], enforcing CSRF on unsafe methods.
+
+use std::{future::Future, pin::Pin};
+
+use actix_web::{
+    cookie::{time::Duration as CookieDuration, Cookie, SameSite},
+    dev::Payload,
+    http::{header, Method},
+    web, FromRequest, HttpRequest,
+};
+use attest_core::{
+    actor::Credential,
+    identity::sessions::{self, ClientInfo, LiveSession},
+    Actor, AppError, AppState, ErrorKind,
+};
+
+use super::client_ip::client_ip;
+use crate::problem::ApiError;
+
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// How the session cookie is named and flagged: `attest_session` in development;
+/// `__Host-attest_session` with `Secure` in production.
+#[derive(Clone, Debug)]
+pub struct SessionCookie {
+    pub secure: bool,
+    pub max_age_seconds: i64,
+    /// The console's own origin (`ATTEST_PUBLIC_URL`), for the same-origin check.
+    pub origin: String,
+}
+
+impl SessionCookie {
+    pub fn name(&self) -> &'static str {
+        if self.secure {
+            "__Host-attest_session"
+        } else {
+            "attest_session"
+        }
+    }
+
+    /// The cookie carrying a new session's token.
+    pub fn issue(&self, token: &str) -> Cookie<'static> {
+        Cookie::build(self.name(), token.to_owned())
+            .path("/")
+            .http_only(true)
+            .secure(self.secure)
+            .same_site(SameSite::Lax)
+            .max_age(CookieDuration::seconds(self.max_age_seconds))
+            .finish()
+    }
+
+    /// A cookie that makes the browser forget the session.
+    pub fn clear(&self) -> Cookie<'static> {
+        let mut cookie = self.issue("");
+        cookie.make_removal();
+        cookie
+    }
+
+    pub fn token(&self, req: &HttpRequest) -> Option<String> {
+        req.cookie(self.name())
+            .map(|c| c.value().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Where a request comes from, for recording on a new session.
+pub fn client_info(req: &HttpRequest) -> ClientInfo {
+    ClientInfo {
+        ip: client_ip(req).map(|ip| ip.to_string()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
+}
+
+/// Browsers say where a request comes from; a cross-site one is refused. Clients
+/// that send neither header (scripts, curl) are not browsers and cannot be
+/// forged into sending our cookie, and they still need the CSRF token.
+pub fn same_origin(req: &HttpRequest, cookie: &SessionCookie) -> bool {
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        return origin.as_bytes() == cookie.origin.as_bytes();
+    }
+    match req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        Some(site) => site == "same-origin" || site == "none",
+        None => true,
+    }
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// A request made by a signed-in user through a live session. Extracting it
+/// answers `401` without one, `400` when an `Authorization` header competes with
+/// the cookie, and `403` for an unsafe method without a valid CSRF token or from
+/// another origin.
+pub struct SignedIn {
+    pub actor: Actor,
+    pub session: LiveSession,
+}
+
+impl FromRequest for SignedIn {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await.map_err(ApiError) })
+    }
+}
+
+async fn authenticate(req: &HttpRequest) -> Result<SignedIn, AppError> {
+    let (Some(state), Some(cookie)) = (
+        req.app_data::<web::Data<AppState>>(),
+        req.app_data::<web::Data<SessionCookie>>(),
+    ) else {
+        return Err(AppError::internal("session state is not configured"));
+    };
+    let token = cookie.token(req);
+    if token.is_some() && req.headers().contains_key(header::AUTHORIZATION) {
+        return Err(AppError::new(
+            ErrorKind::BadRequest,
+            "send either the session cookie or an Authorization header, not both",
+        ));
+    }
+    let unauthenticated = || AppError::new(ErrorKind::Unauthenticated, "sign in first");
+    let token = token.ok_or_else(unauthenticated)?;
+    let session = sessions::authenticate(state, &token)
+        .await?
+        .ok_or_else(unauthenticated)?;
+
+    if !is_safe(req.method()) {
+        let expected = sessions::csrf_token(state, session.session.id);
+        let presented = req
+            .headers()
+            .get(CSRF_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !attest_core::crypto::constant_time_eq(presented, expected.as_bytes()) {
+            return Err(AppError::new(
+                ErrorKind::Forbidden,
+                "missing or wrong X-CSRF-Token",
+            ));
+        }
+        if !same_origin(req, cookie) {
+            return Err(AppError::new(
+                ErrorKind::Forbidden,
+                "cross-origin request refused",
+            ));
+        }
+    }
+    Ok(SignedIn {
+        actor: Actor {
+            user: session.user.clone(),
+            credential: Credential::Session {
+                session_id: session.session.id,
+            },
+        },
+        session,
+    })
+}

@@ -1,0 +1,47 @@
+//! `/api/v1/me`: the caller, their memberships and their sessions.
+
+use actix_web::{web, HttpResponse};
+use attest_core::{identity::sessions, tenancy::orgs, AppState};
+use attest_shared::api::{Me, MembershipView, Page};
+use uuid::Uuid;
+
+use crate::{middleware::session::SignedIn, problem::ApiResult, views};
+
+pub async fn me(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let memberships = orgs::memberships_of(&state, signed_in.actor.user_id())
+        .await?
+        .iter()
+        .map(|(org, roles)| MembershipView {
+            org: views::org_ref(org),
+            roles: roles.clone(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Me {
+        kind: "user".into(),
+        user: Some(views::user(&signed_in.actor.user)),
+        memberships,
+    }))
+}
+
+pub async fn list_sessions(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let current = signed_in.session.session.id;
+    let idle = state.config.session_idle;
+    let items = sessions::list_live(&state, signed_in.actor.user_id())
+        .await?
+        .iter()
+        .map(|s| {
+            let expires = attest_core::clock::after(s.last_seen_at, idle).min(s.expires_at);
+            views::session(s, expires, s.id == current)
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Page::all(items)))
+}
+
+pub async fn revoke_session(
+    signed_in: SignedIn,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    sessions::revoke_own(&state, signed_in.actor.user_id(), id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
