@@ -104,3 +104,22 @@ pub struct SessionView {
     pub user_agent: Option<String>,
     pub current: bool,
 }
+
+/// An org member (`GET /api/v1/orgs/{org}/members`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub roles: Vec<String>,
+    pub joined_at: DateTime<Utc>,
+}
+
+/// A member's session as org admins see it (`GET /api/v1/orgs/{org}/sessions`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrgSessionView {
+    #[serde(flatten)]
+    pub session: SessionView,
+    pub user_id: Uuid,
+    pub email: String,
+}

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod error;
+pub mod permissions;
 pub mod request_id;
 pub mod roles;
 

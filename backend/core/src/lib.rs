@@ -5,6 +5,7 @@
 //! console's server functions, the CLI, background jobs) runs the same checks.
 
 pub mod actor;
+pub mod authz;
 pub mod clock;
 pub mod config;
 pub mod crypto;

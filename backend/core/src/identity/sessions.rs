@@ -14,10 +14,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use attest_shared::permissions::Permission;
+
 use crate::{
+    authz::OrgScope,
     clock,
     crypto::{random_token, sha256_hex},
-    store::entities::{sessions, users},
+    store::entities::{memberships, sessions, users},
     AppError, AppResult, AppState,
 };
 
@@ -161,6 +164,51 @@ pub async fn revoke(state: &AppState, session: sessions::Model) -> AppResult<()>
     active.revoked_at = Set(Some(clock::now()));
     active.update(&state.db).await?;
     Ok(())
+}
+
+/// The live sessions of the org's members, for org admins.
+pub async fn list_for_org(
+    state: &AppState,
+    scope: &OrgScope,
+) -> AppResult<Vec<(sessions::Model, users::Model)>> {
+    scope.require(Permission::SessionsRead)?;
+    let member_ids = member_ids(state, scope).await?;
+    let now = clock::now();
+    let idle = state.config.session_idle;
+    Ok(sessions::Entity::find()
+        .filter(sessions::Column::UserId.is_in(member_ids))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .filter(sessions::Column::ExpiresAt.gt(now))
+        .find_also_related(users::Entity)
+        .order_by_desc(sessions::Column::CreatedAt)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter(|(s, _)| idle_deadline(s, idle) > now)
+        .filter_map(|(s, u)| u.map(|u| (s, u)))
+        .collect())
+}
+
+/// Revokes a member's session; a session of someone outside the org is `404`.
+pub async fn revoke_in_org(state: &AppState, scope: &OrgScope, session_id: Uuid) -> AppResult<()> {
+    scope.require(Permission::SessionsRevoke)?;
+    let member_ids = member_ids(state, scope).await?;
+    let session = sessions::Entity::find_by_id(session_id)
+        .filter(sessions::Column::UserId.is_in(member_ids))
+        .one(&state.db)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    revoke(state, session).await
+}
+
+async fn member_ids(state: &AppState, scope: &OrgScope) -> AppResult<Vec<Uuid>> {
+    Ok(memberships::Entity::find()
+        .filter(memberships::Column::OrgId.eq(scope.org_id()))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect())
 }
 
 fn truncate(s: &str, max: usize) -> String {

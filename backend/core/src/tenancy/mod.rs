@@ -1,3 +1,4 @@
 //! Organizations and the memberships that tie users to them.
 
+pub mod members;
 pub mod orgs;

@@ -1,7 +1,7 @@
 //! Organizations: created by operators; the creator becomes their first owner.
 //!
-//! Someone who is neither a member nor an operator cannot tell an org exists: they
-//! get `404`, never `403`.
+//! Reading one org goes through [`crate::authz::scope`]: someone who is neither a
+//! member nor an operator cannot tell an org exists (`404`, never `403`).
 
 use std::collections::BTreeMap;
 
@@ -85,21 +85,7 @@ pub async fn create(state: &AppState, actor: &Actor, slug: &str, name: &str) -> 
     }
     .insert(&txn)
     .await?;
-    memberships::ActiveModel {
-        org_id: Set(org.id),
-        user_id: Set(actor.user_id()),
-        joined_at: Set(now),
-        expires_at: Set(None),
-    }
-    .insert(&txn)
-    .await?;
-    membership_roles::ActiveModel {
-        org_id: Set(org.id),
-        user_id: Set(actor.user_id()),
-        role: Set(roles::OWNER.to_owned()),
-    }
-    .insert(&txn)
-    .await?;
+    super::members::admit(&txn, org.id, actor.user_id(), &[roles::OWNER.to_owned()]).await?;
     txn.commit().await?;
     Ok(org)
 }
@@ -118,32 +104,6 @@ pub async fn list_visible(state: &AppState, actor: &Actor) -> AppResult<Vec<orgs
         .into_iter()
         .map(|(org, _)| org)
         .collect())
-}
-
-/// Finds an org by id or slug, as the actor may see it (`404` otherwise).
-pub async fn resolve(state: &AppState, actor: &Actor, org_ref: &str) -> AppResult<orgs::Model> {
-    let by = match Uuid::parse_str(org_ref) {
-        Ok(id) => orgs::Column::Id.eq(id),
-        Err(_) => orgs::Column::Slug.eq(org_ref),
-    };
-    let org = orgs::Entity::find()
-        .filter(by)
-        .filter(orgs::Column::DeletedAt.is_null())
-        .one(&state.db)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    if actor.is_operator() {
-        return Ok(org);
-    }
-    let member = memberships::Entity::find_by_id((org.id, actor.user_id()))
-        .one(&state.db)
-        .await?
-        .is_some_and(|m| m.expires_at.is_none_or(|until| until > clock::now()));
-    if member {
-        Ok(org)
-    } else {
-        Err(AppError::not_found())
-    }
 }
 
 /// The user's live memberships: each org with the user's role names, by slug.

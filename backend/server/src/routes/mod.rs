@@ -7,11 +7,13 @@
 mod auth;
 mod health;
 mod me;
+mod members;
 pub mod metrics;
 mod orgs;
 
 use actix_web::{http::Method, web, HttpRequest};
 use attest_core::{AppError, ErrorKind};
+use attest_shared::permissions::Permission;
 
 use crate::problem::ApiError;
 
@@ -26,8 +28,9 @@ pub enum Access {
     SignedIn,
     /// A signed-in platform operator.
     Operator,
-    /// A signed-in member of the org in the path (or an operator); others get `404`.
-    OrgMember,
+    /// A signed-in member of the org in the path holding this permission; members
+    /// without it get `403`, everyone else `404`.
+    Org(Permission),
 }
 
 /// One API route: `handler` attaches the handler to a route of the right method.
@@ -55,6 +58,7 @@ const fn route(
 /// Every API route.
 pub fn table() -> Vec<RouteDef> {
     use Access::*;
+    use Permission::*;
     vec![
         route(Method::GET, "/livez", Public, |r| r.to(health::livez)),
         route(Method::GET, "/readyz", Public, |r| r.to(health::readyz)),
@@ -71,7 +75,30 @@ pub fn table() -> Vec<RouteDef> {
         }),
         route(Method::GET, "/api/v1/orgs", SignedIn, |r| r.to(orgs::list)),
         route(Method::POST, "/api/v1/orgs", Operator, |r| r.to(orgs::create)),
-        route(Method::GET, "/api/v1/orgs/{org}", OrgMember, |r| r.to(orgs::get)),
+        route(Method::GET, "/api/v1/orgs/{org}", Org(OrgRead), |r| {
+            r.to(orgs::get)
+        }),
+        route(Method::GET, "/api/v1/orgs/{org}/members", Org(MembersRead), |r| {
+            r.to(members::list)
+        }),
+        route(
+            Method::DELETE,
+            "/api/v1/orgs/{org}/members/{user_id}",
+            Org(MembersManage),
+            |r| r.to(members::remove),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/sessions",
+            Org(SessionsRead),
+            |r| r.to(members::list_sessions),
+        ),
+        route(
+            Method::DELETE,
+            "/api/v1/orgs/{org}/sessions/{id}",
+            Org(SessionsRevoke),
+            |r| r.to(members::revoke_session),
+        ),
     ]
 }
 

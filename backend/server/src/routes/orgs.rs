@@ -1,7 +1,7 @@
 //! `/api/v1/orgs`.
 
 use actix_web::{web, HttpResponse};
-use attest_core::{tenancy::orgs, AppState};
+use attest_core::{authz, tenancy::orgs, AppState};
 use attest_shared::api::{CreateOrg, Page};
 
 use crate::{extract::ApiJson, middleware::session::SignedIn, problem::ApiResult, views};
@@ -29,6 +29,6 @@ pub async fn get(
     state: web::Data<AppState>,
     org: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let org = orgs::resolve(&state, &signed_in.actor, &org).await?;
-    Ok(HttpResponse::Ok().json(views::org(&org)))
+    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
+    Ok(HttpResponse::Ok().json(views::org(scope.org())))
 }

@@ -28,15 +28,31 @@ impl TestApp {
             .expect("operator created");
     }
 
+    /// A new (non-operator) user who belongs to `org_id` with `roles`; returns their id.
+    pub async fn add_member(
+        &self,
+        org_id: uuid::Uuid,
+        email: &str,
+        password: &str,
+        roles: &[&str],
+    ) -> uuid::Uuid {
+        let user = self.create_user(email, password).await;
+        let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+        attest_core::tenancy::members::admit(&self.state.db, org_id, user, &roles)
+            .await
+            .expect("member admitted");
+        user
+    }
+
     /// A user who is not an operator (a plain account, no memberships).
-    pub async fn create_user(&self, email: &str, password: &str) {
+    pub async fn create_user(&self, email: &str, password: &str) -> uuid::Uuid {
         use sea_orm::{ActiveModelTrait as _, Set};
         let user = attest_core::identity::users::create_operator(&self.state, email, password.to_owned())
             .await
             .expect("user created");
         let mut active: attest_core::store::entities::users::ActiveModel = user.into();
         active.is_operator = Set(false);
-        active.update(&self.state.db).await.expect("demoted");
+        active.update(&self.state.db).await.expect("demoted").id
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -13,6 +13,7 @@ mod errors;
 mod health;
 mod helpers;
 mod logs;
+mod members;
 mod metrics;
 mod migrations;
 mod orgs;

@@ -1,0 +1,145 @@
+//! Memberships: who belongs to an org, with which roles.
+
+use attest_shared::{permissions::Permission, roles};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, ModelTrait as _,
+    PaginatorTrait as _, QueryFilter as _, Set, TransactionTrait as _,
+};
+use uuid::Uuid;
+
+use crate::{
+    authz::OrgScope,
+    clock,
+    store::entities::{membership_roles, memberships, sessions, users},
+    AppError, AppResult, AppState, ErrorKind,
+};
+
+/// A member as the members list shows them.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user: users::Model,
+    pub roles: Vec<String>,
+    pub membership: memberships::Model,
+}
+
+/// Every member of the org, by email.
+pub async fn list(state: &AppState, scope: &OrgScope) -> AppResult<Vec<Member>> {
+    scope.require(Permission::MembersRead)?;
+    let rows = memberships::Entity::find()
+        .filter(memberships::Column::OrgId.eq(scope.org_id()))
+        .find_also_related(users::Entity)
+        .all(&state.db)
+        .await?;
+    let role_rows = membership_roles::Entity::find()
+        .filter(membership_roles::Column::OrgId.eq(scope.org_id()))
+        .all(&state.db)
+        .await?;
+    let mut members: Vec<Member> = rows
+        .into_iter()
+        .filter_map(|(membership, user)| {
+            let user = user?;
+            let roles = role_rows
+                .iter()
+                .filter(|r| r.user_id == user.id)
+                .map(|r| r.role.clone())
+                .collect();
+            Some(Member {
+                user,
+                roles,
+                membership,
+            })
+        })
+        .collect();
+    members.sort_by(|a, b| a.user.email.cmp(&b.user.email));
+    Ok(members)
+}
+
+/// Adds a user to an org with roles. The caller has already decided they may join
+/// (an accepted invitation, SSO provisioning, an org's creation).
+pub async fn admit<C: ConnectionTrait>(
+    db: &C,
+    org_id: Uuid,
+    user_id: Uuid,
+    role_names: &[String],
+) -> AppResult<()> {
+    memberships::ActiveModel {
+        org_id: Set(org_id),
+        user_id: Set(user_id),
+        joined_at: Set(clock::now()),
+        expires_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    for role in role_names {
+        membership_roles::ActiveModel {
+            org_id: Set(org_id),
+            user_id: Set(user_id),
+            role: Set(role.clone()),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// What a removal did besides removing the membership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Removed {
+    /// Sessions revoked because the user belongs to no org any more.
+    pub sessions_revoked: u64,
+}
+
+/// Removes a member. The org's last owner cannot be removed (`409`); a user left
+/// without any membership is signed out everywhere.
+pub async fn remove(state: &AppState, scope: &OrgScope, user_id: Uuid) -> AppResult<Removed> {
+    scope.require(Permission::MembersManage)?;
+    let txn = state.db.begin().await?;
+    let membership = memberships::Entity::find_by_id((scope.org_id(), user_id))
+        .one(&txn)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let is_owner = membership_roles::Entity::find_by_id((scope.org_id(), user_id, roles::OWNER.to_owned()))
+        .one(&txn)
+        .await?
+        .is_some();
+    if is_owner && owner_count(&txn, scope.org_id()).await? <= 1 {
+        return Err(AppError::new(
+            ErrorKind::Conflict,
+            "an organization must keep at least one owner",
+        ));
+    }
+    membership.delete(&txn).await?;
+    let remaining = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user_id))
+        .count(&txn)
+        .await?;
+    // Operators act platform-wide, so losing their last membership does not end them.
+    let is_operator = users::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .is_some_and(|u| u.is_operator);
+    let sessions_revoked = if remaining == 0 && !is_operator {
+        sessions::Entity::update_many()
+            .col_expr(
+                sessions::Column::RevokedAt,
+                sea_orm::sea_query::Expr::value(clock::now()),
+            )
+            .filter(sessions::Column::UserId.eq(user_id))
+            .filter(sessions::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected
+    } else {
+        0
+    };
+    txn.commit().await?;
+    Ok(Removed { sessions_revoked })
+}
+
+async fn owner_count<C: ConnectionTrait>(db: &C, org_id: Uuid) -> AppResult<u64> {
+    Ok(membership_roles::Entity::find()
+        .filter(membership_roles::Column::OrgId.eq(org_id))
+        .filter(membership_roles::Column::Role.eq(roles::OWNER))
+        .count(db)
+        .await?)
+}

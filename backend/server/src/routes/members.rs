@@ -1,0 +1,74 @@
+//! `/api/v1/orgs/{org}/members` and the org's sessions.
+
+use actix_web::{web, HttpResponse};
+use attest_core::{authz, identity::sessions, tenancy::members, AppState};
+use attest_shared::api::{MemberView, OrgSessionView, Page};
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::{middleware::session::SignedIn, problem::ApiResult, views};
+
+pub async fn list(
+    signed_in: SignedIn,
+    state: web::Data<AppState>,
+    org: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
+    let items = members::list(&state, &scope)
+        .await?
+        .into_iter()
+        .map(|m| MemberView {
+            user_id: m.user.id,
+            email: m.user.email,
+            name: m.user.name,
+            roles: m.roles,
+            joined_at: m.membership.joined_at.with_timezone(&Utc),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Page::all(items)))
+}
+
+pub async fn remove(
+    signed_in: SignedIn,
+    state: web::Data<AppState>,
+    path: web::Path<(String, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (org, user_id) = path.into_inner();
+    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
+    members::remove(&state, &scope, user_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn list_sessions(
+    signed_in: SignedIn,
+    state: web::Data<AppState>,
+    org: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
+    let current = signed_in.session.session.id;
+    let idle = state.config.session_idle;
+    let items = sessions::list_for_org(&state, &scope)
+        .await?
+        .iter()
+        .map(|(s, user)| {
+            let expires = attest_core::clock::after(s.last_seen_at, idle).min(s.expires_at);
+            OrgSessionView {
+                session: views::session(s, expires, s.id == current),
+                user_id: user.id,
+                email: user.email.clone(),
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Page::all(items)))
+}
+
+pub async fn revoke_session(
+    signed_in: SignedIn,
+    state: web::Data<AppState>,
+    path: web::Path<(String, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (org, session_id) = path.into_inner();
+    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
+    sessions::revoke_in_org(&state, &scope, session_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
