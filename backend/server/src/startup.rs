@@ -16,7 +16,10 @@ use crate::{
     console::{self, ConsoleAssets},
     extract::{self, JsonLimit},
     middleware::{
-        client_ip::TrustedProxies, guard, observe, problem_fallback, request_id, security_headers,
+        client_ip::TrustedProxies,
+        guard, observe, problem_fallback,
+        rate_limit::{self, AuthLimiter, LocalLimiter},
+        request_id, security_headers,
         session::SessionCookie,
     },
     routes::{self, metrics::MetricsToken},
@@ -176,6 +179,11 @@ fn serve(
         origin: settings.public_url.origin().ascii_serialization(),
     });
     let trusted_proxies = web::Data::new(TrustedProxies(settings.trusted_proxies.clone()));
+    let auth_limiter = AuthLimiter(Arc::new(LocalLimiter::per_minute(
+        settings.auth_rate_limit_per_minute,
+    )));
+    spawn_limiter_upkeep(auth_limiter.clone());
+    let auth_limiter = web::Data::new(auth_limiter);
 
     let server = HttpServer::new(move || {
         App::new()
@@ -187,12 +195,14 @@ fn serve(
             .app_data(metrics_token.clone())
             .app_data(session_cookie.clone())
             .app_data(trusted_proxies.clone())
+            .app_data(auth_limiter.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .configure(extract::configure_extractors)
             .configure(routes::configure)
             .configure(|cfg| console::configure(cfg, assets.clone()))
             .default_service(web::to(routes::not_found))
             .wrap(from_fn(guard::middleware))
+            .wrap(from_fn(rate_limit::middleware))
             .wrap(from_fn(problem_fallback::middleware))
             .wrap(from_fn(security_headers::middleware))
             .wrap(from_fn(observe::middleware))
@@ -206,6 +216,17 @@ fn serve(
         None => server.listen(listener)?,
     };
     Ok(server.run())
+}
+
+/// Forgets idle rate-limit keys every minute so memory stays bounded.
+fn spawn_limiter_upkeep(limiter: AuthLimiter) {
+    tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            limiter.0.shrink();
+        }
+    });
 }
 
 fn tls_config(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {

@@ -4,12 +4,17 @@
 //! 2. [`observe`]: one tracing span per request, the access log line and metrics;
 //! 3. [`security_headers`]: CSP with a per-response nonce and the rest of DESIGN.md's list;
 //! 4. [`problem_fallback`]: any error answer that is not yet problem+json becomes one;
-//! 5. [`guard`]: a panic becomes an opaque `500`, a handler over its time a `503`.
+//! 5. [`rate_limit`]: per-client limits with standard headers (`/auth/*`);
+//! 6. [`guard`]: a panic becomes an opaque `500`, a handler over its time a `503`.
+//!
+//! Sessions and CSRF are checked by the [`session::SignedIn`] extractor of the
+//! routes that need a signed-in user; [`client_ip`] resolves the client address.
 
 pub mod client_ip;
 pub mod guard;
 pub mod observe;
 pub mod problem_fallback;
+pub mod rate_limit;
 pub mod request_id;
 pub mod security_headers;
 pub mod session;

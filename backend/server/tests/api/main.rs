@@ -17,6 +17,7 @@ mod members;
 mod metrics;
 mod migrations;
 mod orgs;
+mod rate_limit;
 mod request_id;
 mod security_headers;
 mod shutdown;
