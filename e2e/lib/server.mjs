@@ -1,6 +1,6 @@
 // Starts the real `attest` binary on a free port with a fresh SQLite database in
 // a temporary folder, and stops it again.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -23,14 +23,15 @@ export async function startAttest(extraEnv = {}) {
   const dir = mkdtempSync(join(tmpdir(), "attest-e2e-"));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
+  const env = {
+    PATH: process.env.PATH,
+    ATTEST_LISTEN: `127.0.0.1:${port}`,
+    ATTEST_PUBLIC_URL: base,
+    ...extraEnv,
+  };
   const child = spawn(bin, ["serve"], {
     cwd: dir,
-    env: {
-      PATH: process.env.PATH,
-      ATTEST_LISTEN: `127.0.0.1:${port}`,
-      ATTEST_PUBLIC_URL: base,
-      ...extraEnv,
-    },
+    env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";
@@ -54,6 +55,16 @@ export async function startAttest(extraEnv = {}) {
   return {
     base,
     log: () => log,
+    /** Creates a platform operator through the CLI, as an operator would. */
+    createOperator(email, password) {
+      const out = spawnSync(bin, ["admin", "create", "--email", email, "--password-stdin"], {
+        cwd: dir,
+        env,
+        input: `${password}\n`,
+        encoding: "utf8",
+      });
+      if (out.status !== 0) throw new Error(`admin create failed: ${out.stderr}`);
+    },
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));

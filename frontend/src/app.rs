@@ -7,13 +7,15 @@ use leptos_router::{
 
 use crate::{
     components::layout::Layout,
-    pages::{home::Home, not_found::NotFound, sign_in::SignIn},
+    pages::{account::Account, dashboard::Dashboard, home::Home, not_found::NotFound, sign_in::SignIn},
+    session::Session,
 };
 
 /// The console: one router, one layout.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    Session::provide();
     mark_hydrated();
 
     view! {
@@ -23,6 +25,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Home/>
                     <Route path=path!("/sign-in") view=SignIn/>
+                    <Route path=path!("/dashboard") view=Dashboard/>
+                    <Route path=path!("/account") view=Account/>
                 </Routes>
             </Layout>
         </Router>

@@ -2,9 +2,11 @@
 //! the browser (`hydrate`). Server functions stay thin: they extract state and call
 //! an `attest-core` service.
 
+mod api;
 pub mod app;
 mod components;
 mod pages;
+mod session;
 #[cfg(feature = "ssr")]
 pub mod shell;
 

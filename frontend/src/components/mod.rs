@@ -1,1 +1,2 @@
 pub mod layout;
+pub mod require_sign_in;

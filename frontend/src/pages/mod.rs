@@ -1,3 +1,5 @@
+pub mod account;
+pub mod dashboard;
 pub mod home;
 pub mod not_found;
 pub mod sign_in;

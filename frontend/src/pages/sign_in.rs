@@ -1,15 +1,51 @@
+use attest_shared::api::{LoginRequest, LoginResponse};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_navigate;
 
-/// Email and password sign-in. The form posts nowhere until accounts exist ([F2]);
-/// the show-password toggle works once the page is hydrated.
+use crate::{
+    api::{self, Method},
+    session::Session,
+};
+
+/// Email and password sign-in against `POST /auth/login`.
 #[component]
 pub fn SignIn() -> impl IntoView {
+    let session = Session::use_context();
+    let (email, set_email) = signal(String::new());
+    let (password, set_password) = signal(String::new());
     let (reveal, set_reveal) = signal(false);
-    let (notice, set_notice) = signal(None::<&'static str>);
+    let navigate = use_navigate();
+
+    let sign_in = Action::new_local(move |request: &LoginRequest| {
+        let request = request.clone();
+        async move {
+            let response =
+                api::call::<_, LoginResponse>(Method::Post, "/auth/login", Some(&request), None).await?;
+            session.refresh().await;
+            Ok::<_, api::ApiError>(response)
+        }
+    });
+    let problem = move || match sign_in.value().get() {
+        Some(Err(e)) if e.code == "invalid_credentials" => Some("The email or password is wrong.".to_owned()),
+        Some(Err(e)) if e.status == 429 => {
+            Some("Too many attempts. Wait a moment, then try again.".to_owned())
+        }
+        Some(Err(e)) => Some(format!("Sign-in failed: {}", e.detail)),
+        _ => None,
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = sign_in.value().get() {
+            navigate("/dashboard", Default::default());
+        }
+    });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        set_notice.set(Some("Sign-in is not available on this server yet."));
+        sign_in.dispatch(LoginRequest {
+            email: email.get_untracked(),
+            password: password.get_untracked(),
+            totp: None,
+        });
     };
 
     view! {
@@ -18,7 +54,14 @@ pub fn SignIn() -> impl IntoView {
             <h1>"Sign in"</h1>
             <form class="form" on:submit=on_submit>
                 <label for="email">"Work email"</label>
-                <input id="email" name="email" type="email" autocomplete="username" required/>
+                <input
+                    id="email"
+                    name="email"
+                    type="email"
+                    autocomplete="username"
+                    required
+                    on:input=move |ev| set_email.set(event_target_value(&ev))
+                />
                 <label for="password">"Password"</label>
                 <div class="password-row">
                     <input
@@ -27,6 +70,7 @@ pub fn SignIn() -> impl IntoView {
                         type=move || if reveal.get() { "text" } else { "password" }
                         autocomplete="current-password"
                         required
+                        on:input=move |ev| set_password.set(event_target_value(&ev))
                     />
                     <button
                         type="button"
@@ -38,8 +82,10 @@ pub fn SignIn() -> impl IntoView {
                         {move || if reveal.get() { "Hide" } else { "Show" }}
                     </button>
                 </div>
-                <button type="submit" class="button primary">"Sign in"</button>
-                <p class="notice" role="status">{move || notice.get()}</p>
+                <button type="submit" class="button primary" disabled=move || sign_in.pending().get()>
+                    {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in" }}
+                </button>
+                <p class="notice error" role="alert">{problem}</p>
             </form>
         </section>
     }

@@ -1,0 +1,87 @@
+//! The console's HTTP client: the same REST API partners use, called from the
+//! browser. Requests only run after hydration; on the server these functions are
+//! never awaited (pages show their loading state instead).
+
+use serde::{de::DeserializeOwned, Serialize};
+
+/// A failed call, reduced to what a page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: String,
+    pub detail: String,
+}
+
+impl ApiError {
+    fn network(detail: String) -> Self {
+        Self {
+            status: 0,
+            code: "network".into(),
+            detail,
+        }
+    }
+}
+
+/// The method of a call; unsafe ones carry the session's CSRF token.
+#[derive(Debug, Clone, Copy)]
+pub enum Method {
+    Get,
+    Post,
+    Delete,
+}
+
+/// Calls `path` and decodes a JSON answer (`()` for `204`).
+pub async fn call<B: Serialize, T: DeserializeOwned>(
+    method: Method,
+    path: &str,
+    body: Option<&B>,
+    csrf: Option<&str>,
+) -> Result<T, ApiError> {
+    #[cfg(feature = "hydrate")]
+    {
+        use gloo_net::http::{Request, RequestBuilder};
+        let builder: RequestBuilder = match method {
+            Method::Get => Request::get(path),
+            Method::Post => Request::post(path),
+            Method::Delete => Request::delete(path),
+        };
+        let builder = match csrf {
+            Some(token) => builder.header("X-CSRF-Token", token),
+            None => builder,
+        };
+        let request = match body {
+            Some(body) => builder.json(body),
+            None => builder.build(),
+        }
+        .map_err(|e| ApiError::network(e.to_string()))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ApiError::network(e.to_string()))?;
+        let status = response.status();
+        if (200..300).contains(&status) {
+            let text = response
+                .text()
+                .await
+                .map_err(|e| ApiError::network(e.to_string()))?;
+            let text = if text.is_empty() { "null".to_owned() } else { text };
+            return serde_json::from_str(&text).map_err(|e| ApiError::network(e.to_string()));
+        }
+        let problem: serde_json::Value = response.json().await.unwrap_or_default();
+        let field = |name: &str| problem[name].as_str().unwrap_or_default().to_owned();
+        Err(ApiError {
+            status,
+            code: field("code"),
+            detail: field("detail"),
+        })
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (method, path, body.map(|_| ()), csrf);
+        Err(ApiError::network("requests run in the browser only".into()))
+    }
+}
+
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    call::<(), T>(Method::Get, path, None, None).await
+}

@@ -1,0 +1,35 @@
+//! Who is signed in, shared by every page through context.
+
+use attest_shared::api::SessionStatus;
+use leptos::prelude::*;
+
+use crate::api;
+
+/// The signed-in session, once known. `None` inside means "nobody".
+#[derive(Clone, Copy)]
+pub struct Session(pub RwSignal<Option<Option<SessionStatus>>>);
+
+impl Session {
+    pub fn provide() -> Self {
+        let session = Session(RwSignal::new(None));
+        provide_context(session);
+        session
+    }
+
+    pub fn use_context() -> Self {
+        use_context::<Session>().unwrap_or_else(|| Session(RwSignal::new(None)))
+    }
+
+    /// The CSRF token of the current session, for unsafe requests.
+    pub fn csrf(&self) -> Option<String> {
+        self.0.get_untracked().flatten().map(|s| s.csrf_token)
+    }
+
+    /// Asks the server who is signed in (called on every page that needs it, so a
+    /// revoked session is noticed on the next navigation).
+    pub async fn refresh(self) -> Option<SessionStatus> {
+        let status = api::get::<SessionStatus>("/auth/session").await.ok();
+        self.0.set(Some(status.clone()));
+        status
+    }
+}
