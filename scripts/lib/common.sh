@@ -48,6 +48,13 @@ ensure_chromium() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
+# aiosmtpd: a real SMTP server the mail tests start on loopback.
+ensure_aiosmtpd() {
+  python3 -c 'import aiosmtpd' 2>/dev/null && return
+  log "installing aiosmtpd (SMTP server for the mail tests)"
+  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
+}
+
 # PostgreSQL and Redis on their standard loopback ports: started if installed but down.
 ensure_services() {
   if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -12,6 +12,8 @@ pub struct CoreConfig {
     pub login_max_failures: u32,
     /// How long a locked account stays locked (and the failure-counting window).
     pub login_lockout: Duration,
+    /// The console's address, for links in mail (no trailing slash).
+    pub public_url: String,
 }
 
 impl Default for CoreConfig {
@@ -21,6 +23,7 @@ impl Default for CoreConfig {
             session_max: Duration::from_secs(43_200),
             login_max_failures: 5,
             login_lockout: Duration::from_secs(900),
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod identity;
+pub mod mail;
 pub mod store;
 pub mod tenancy;
 

@@ -7,6 +7,7 @@ use actix_web::{dev::Server, middleware::from_fn, web, App, HttpServer};
 use anyhow::Context as _;
 use attest_core::{
     crypto::ServerKey,
+    mail::{outbox, Mailer},
     store::{self, StoreConfig},
     AppState, CoreConfig,
 };
@@ -45,6 +46,13 @@ impl Application {
         store::migrations::up(&state.db)
             .await
             .context("cannot migrate the database")?;
+        let mailer = Mailer::new(
+            settings.smtp_url.as_ref().map(|u| u.expose().as_str()),
+            settings.mail_dir.clone(),
+            &sender_address(&settings.public_url),
+        )
+        .map_err(|e| anyhow::anyhow!("mail: {e}"))?;
+        outbox::spawn_worker(state.db.clone(), Arc::new(mailer));
 
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -120,8 +128,18 @@ pub async fn open_state(settings: &Settings) -> anyhow::Result<AppState> {
         session_max: settings.session_max,
         login_max_failures: settings.login_max_failures,
         login_lockout: settings.login_lockout,
+        public_url: settings.public_url.as_str().trim_end_matches('/').to_owned(),
     };
     Ok(AppState::new(db, ServerKey::new(key.expose().clone()), config))
+}
+
+/// `Attest <no-reply@host>` for the public URL's host name (`localhost` for an IP).
+fn sender_address(public_url: &url::Url) -> String {
+    let host = match public_url.host() {
+        Some(url::Host::Domain(domain)) => domain.to_owned(),
+        _ => "localhost".to_owned(),
+    };
+    format!("Attest <no-reply@{host}>")
 }
 
 fn listener_addr(settings: &Settings, port: u16) -> String {

@@ -4,14 +4,19 @@
 //! `invalid_credentials` error after the same work (one argon2 verification), so
 //! neither the answer nor its timing tells them apart.
 
-use sea_orm::{ActiveModelTrait as _, Set};
+use sea_orm::{ActiveModelTrait as _, Set, TransactionTrait as _};
 
 use super::{
     passwords,
     sessions::{self, ClientInfo, NewSession},
     users,
 };
-use crate::{clock, store::entities::users as user_entity, AppError, AppResult, AppState, ErrorKind};
+use crate::{
+    clock,
+    mail::{outbox, templates},
+    store::entities::users as user_entity,
+    AppError, AppResult, AppState, ErrorKind,
+};
 
 pub struct Credentials {
     pub email: String,
@@ -109,11 +114,16 @@ async fn record_failure(state: &AppState, user: user_entity::Model) -> AppResult
             active.failure_window_started_at = Set(Some(now));
         }
     }
-    active.update(&state.db).await?;
-    if locks {
-        tracing::warn!(user_id = %user.id, "account locked after repeated sign-in failures");
-        Ok(Failure::LockedNow)
-    } else {
-        Ok(Failure::WrongPassword)
+    if !locks {
+        active.update(&state.db).await?;
+        return Ok(Failure::WrongPassword);
     }
+    // The lock and its notice commit together: a recorded lock always has its mail.
+    let txn = state.db.begin().await?;
+    let locked = active.update(&txn).await?;
+    let until = locked.locked_until.map(|u| u.to_rfc3339()).unwrap_or_default();
+    outbox::enqueue(&txn, templates::lockout_notice(&locked.email, &until)).await?;
+    txn.commit().await?;
+    tracing::warn!(user_id = %user.id, "account locked after repeated sign-in failures");
+    Ok(Failure::LockedNow)
 }

@@ -1,7 +1,9 @@
 //! Users: one email is one user, across every organization.
 
 use attest_shared::error::FieldError;
-use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, Set};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, Set,
+};
 use uuid::Uuid;
 
 use super::passwords;
@@ -49,14 +51,25 @@ pub async fn create_operator(state: &AppState, email: &str, password: String) ->
         ));
     }
     let hash = passwords::hash(password).await?;
-    let now = clock::now();
     let name = email.split('@').next().unwrap_or_default().to_owned();
+    insert(&state.db, &email, &name, Some(hash), true).await
+}
+
+/// Inserts a user (the email already normalised and checked).
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    name: &str,
+    password_hash: Option<String>,
+    is_operator: bool,
+) -> AppResult<users::Model> {
+    let now = clock::now();
     Ok(users::ActiveModel {
         id: Set(Uuid::now_v7()),
-        email: Set(email),
-        name: Set(name),
-        password_hash: Set(Some(hash)),
-        is_operator: Set(true),
+        email: Set(email.to_owned()),
+        name: Set(name.to_owned()),
+        password_hash: Set(password_hash),
+        is_operator: Set(is_operator),
         disabled_at: Set(None),
         failed_logins: Set(0),
         failure_window_started_at: Set(None),
@@ -67,7 +80,7 @@ pub async fn create_operator(state: &AppState, email: &str, password: String) ->
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&state.db)
+    .insert(db)
     .await?)
 }
 

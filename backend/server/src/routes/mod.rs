@@ -6,6 +6,7 @@
 
 mod auth;
 mod health;
+mod invitations;
 mod me;
 mod members;
 pub mod metrics;
@@ -66,6 +67,9 @@ pub fn table() -> Vec<RouteDef> {
         route(Method::POST, "/auth/login", Public, |r| r.to(auth::login)),
         route(Method::POST, "/auth/logout", SignedIn, |r| r.to(auth::logout)),
         route(Method::GET, "/auth/session", SignedIn, |r| r.to(auth::session)),
+        route(Method::POST, "/auth/invitations/accept", Public, |r| {
+            r.to(invitations::accept)
+        }),
         route(Method::GET, "/api/v1/me", SignedIn, |r| r.to(me::me)),
         route(Method::GET, "/api/v1/me/sessions", SignedIn, |r| {
             r.to(me::list_sessions)
@@ -86,6 +90,24 @@ pub fn table() -> Vec<RouteDef> {
             "/api/v1/orgs/{org}/members/{user_id}",
             Org(MembersManage),
             |r| r.to(members::remove),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/invitations",
+            Org(MembersRead),
+            |r| r.to(invitations::list),
+        ),
+        route(
+            Method::POST,
+            "/api/v1/orgs/{org}/invitations",
+            Org(MembersManage),
+            |r| r.to(invitations::create),
+        ),
+        route(
+            Method::DELETE,
+            "/api/v1/orgs/{org}/invitations/{id}",
+            Org(MembersManage),
+            |r| r.to(invitations::revoke),
         ),
         route(
             Method::GET,

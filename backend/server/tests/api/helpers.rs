@@ -16,8 +16,8 @@ pub struct TestApp {
     pub state: attest_core::AppState,
     pub client: reqwest::Client,
     pub db: TestDatabase,
-    /// The server's data folder, removed with the app.
-    _dir: tempfile::TempDir,
+    /// The server's data folder (mail files land in `mail/`), removed with the app.
+    pub dir: tempfile::TempDir,
 }
 
 impl TestApp {
@@ -125,7 +125,7 @@ pub async fn spawn_app_on(db: TestDatabase, extra: &[(&str, &str)]) -> TestApp {
             .build()
             .expect("client"),
         db,
-        _dir: dir,
+        dir,
     }
 }
 

@@ -1,0 +1,67 @@
+//! `/api/v1/orgs/{org}/invitations` and `POST /auth/invitations/accept`.
+
+use actix_web::{web, HttpResponse};
+use attest_core::{authz, tenancy::invitations, AppState};
+use attest_shared::api::{AcceptInvitation, AcceptedInvitation, CreateInvitation, InvitationView, Page};
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::{extract::ApiJson, middleware::session::SignedIn, problem::ApiResult, views};
+
+fn view(i: &attest_core::store::entities::invitations::Model) -> InvitationView {
+    InvitationView {
+        id: i.id,
+        email: i.email.clone(),
+        roles: invitations::roles_of(i),
+        status: invitations::Status::of(i).as_str().to_owned(),
+        created_at: i.created_at.with_timezone(&Utc),
+        expires_at: i.expires_at.with_timezone(&Utc),
+    }
+}
+
+pub async fn list(
+    signed_in: SignedIn,
+    state: web::Data<AppState>,
+    org: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
+    let items = invitations::list(&state, &scope)
+        .await?
+        .iter()
+        .map(view)
+        .collect();
+    Ok(HttpResponse::Ok().json(Page::all(items)))
+}
+
+pub async fn create(
+    signed_in: SignedIn,
+    state: web::Data<AppState>,
+    org: web::Path<String>,
+    ApiJson(body): ApiJson<CreateInvitation>,
+) -> ApiResult<HttpResponse> {
+    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
+    let invitation = invitations::create(&state, &scope, &body.email, body.roles).await?;
+    Ok(HttpResponse::Created().json(view(&invitation)))
+}
+
+pub async fn revoke(
+    signed_in: SignedIn,
+    state: web::Data<AppState>,
+    path: web::Path<(String, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (org, id) = path.into_inner();
+    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
+    invitations::revoke(&state, &scope, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn accept(
+    state: web::Data<AppState>,
+    ApiJson(body): ApiJson<AcceptInvitation>,
+) -> ApiResult<HttpResponse> {
+    let accepted = invitations::accept(&state, &body.token, &body.name, body.password).await?;
+    Ok(HttpResponse::Ok().json(AcceptedInvitation {
+        org: views::org_ref(&accepted.org),
+        user: views::user(&accepted.user),
+    }))
+}
