@@ -158,3 +158,10 @@ pub struct AcceptedInvitation {
     pub org: OrgRef,
     pub user: UserView,
 }
+
+/// `PATCH /api/v1/orgs/{org}` (the slug is permanent: links and API paths use it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrg {
+    pub name: String,
+}

@@ -102,6 +102,45 @@ fn field_error(path: &str, err: &serde_json::Error) -> AppError {
     AppError::validation(vec![FieldError { field, message }])
 }
 
+/// `If-Match` on an update: required (`428` without); `*` or the resource's ETag.
+pub struct IfMatch(pub attest_core::tenancy::orgs::Expected);
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        use attest_core::tenancy::orgs::Expected;
+        let header = req
+            .headers()
+            .get(header::IF_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim);
+        std::future::ready(match header {
+            None => Err(AppError::new(
+                ErrorKind::PreconditionRequired,
+                "send If-Match with the ETag you read (or *)",
+            )
+            .into()),
+            Some("*") => Ok(IfMatch(Expected::Any)),
+            Some(tag) => parse_etag(tag)
+                .map(|v| IfMatch(Expected::Version(v)))
+                .ok_or_else(|| {
+                    AppError::new(ErrorKind::PreconditionFailed, "If-Match matches no version").into()
+                }),
+        })
+    }
+}
+
+/// The ETag of a versioned resource: the version, quoted.
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+fn parse_etag(tag: &str) -> Option<i32> {
+    tag.trim_start_matches("W/").trim_matches('"').parse().ok()
+}
+
 /// Maps actix's own path and query extractor failures to problems.
 pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PathConfig::default().error_handler(|err, _| {

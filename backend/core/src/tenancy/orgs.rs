@@ -12,7 +12,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use attest_shared::permissions::Permission;
+use sea_orm::sea_query::Expr;
+
 use crate::{
+    authz::OrgScope,
     clock,
     store::entities::{membership_roles, memberships, orgs},
     Actor, AppError, AppResult, AppState, ErrorKind,
@@ -88,6 +92,67 @@ pub async fn create(state: &AppState, actor: &Actor, slug: &str, name: &str) -> 
     super::members::admit(&txn, org.id, actor.user_id(), &[roles::OWNER.to_owned()]).await?;
     txn.commit().await?;
     Ok(org)
+}
+
+/// What an update expects the current version to be (`If-Match`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// `If-Match: *`: whatever is current.
+    Any,
+    Version(i32),
+}
+
+/// How long a deleted org is kept (invisible) before it may be purged.
+pub const DELETION_GRACE: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Renames the org, if it is still at the expected version (`412` otherwise).
+pub async fn rename(
+    state: &AppState,
+    scope: &OrgScope,
+    name: &str,
+    expected: Expected,
+) -> AppResult<orgs::Model> {
+    scope.require(Permission::OrgUpdate)?;
+    let name = check_name(name)?;
+    let current = scope.org().version;
+    if let Expected::Version(v) = expected {
+        if v != current {
+            return Err(stale());
+        }
+    }
+    let updated = orgs::Entity::update_many()
+        .col_expr(orgs::Column::Name, Expr::value(name))
+        .col_expr(orgs::Column::Version, Expr::value(current + 1))
+        .col_expr(orgs::Column::UpdatedAt, Expr::value(clock::now()))
+        .filter(orgs::Column::Id.eq(scope.org_id()))
+        .filter(orgs::Column::Version.eq(current))
+        .exec(&state.db)
+        .await?
+        .rows_affected;
+    if updated != 1 {
+        return Err(stale());
+    }
+    orgs::Entity::find_by_id(scope.org_id())
+        .one(&state.db)
+        .await?
+        .ok_or_else(AppError::not_found)
+}
+
+fn stale() -> AppError {
+    AppError::new(
+        ErrorKind::PreconditionFailed,
+        "the organization changed since you read it; reload and retry",
+    )
+}
+
+/// Deletes the org: it disappears at once for everyone and is purged after
+/// [`DELETION_GRACE`].
+pub async fn delete(state: &AppState, scope: &OrgScope) -> AppResult<()> {
+    scope.require(Permission::OrgDelete)?;
+    let mut active: orgs::ActiveModel = scope.org().clone().into();
+    active.deleted_at = Set(Some(clock::now()));
+    active.update(&state.db).await?;
+    Ok(())
 }
 
 /// The orgs the actor can see: all of them for operators, else their memberships.

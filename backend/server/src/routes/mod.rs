@@ -82,6 +82,12 @@ pub fn table() -> Vec<RouteDef> {
         route(Method::GET, "/api/v1/orgs/{org}", Org(OrgRead), |r| {
             r.to(orgs::get)
         }),
+        route(Method::PATCH, "/api/v1/orgs/{org}", Org(OrgUpdate), |r| {
+            r.to(orgs::update)
+        }),
+        route(Method::DELETE, "/api/v1/orgs/{org}", Org(OrgDelete), |r| {
+            r.to(orgs::delete)
+        }),
         route(Method::GET, "/api/v1/orgs/{org}/members", Org(MembersRead), |r| {
             r.to(members::list)
         }),

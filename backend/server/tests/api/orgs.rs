@@ -100,3 +100,102 @@ async fn a_non_member_cannot_see_an_org_exists() {
         .await;
     assert_problem(res, 403, "forbidden").await;
 }
+
+async fn acme_with_admin(app: &crate::helpers::TestApp) -> (crate::auth::Browser, crate::auth::Browser) {
+    app.create_operator("ada@example.com", PASSWORD).await;
+    let ada = login(app, "ada@example.com", PASSWORD).await;
+    let org: Value = ada
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/orgs",
+            Some(json!({"slug": "acme", "name": "Acme"})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.add_member(
+        org["id"].as_str().unwrap().parse().unwrap(),
+        "bob@example.com",
+        PASSWORD,
+        &["admin"],
+    )
+    .await;
+    (ada, login(app, "bob@example.com", PASSWORD).await)
+}
+
+async fn rename(browser: &crate::auth::Browser, if_match: Option<&str>, name: &str) -> reqwest::Response {
+    let mut req = browser
+        .client
+        .patch(format!("{}/api/v1/orgs/acme", browser.base))
+        .header("x-csrf-token", &browser.csrf)
+        .json(&json!({ "name": name }));
+    if let Some(tag) = if_match {
+        req = req.header("if-match", tag);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn renaming_needs_the_current_etag() {
+    let app = spawn_app().await;
+    let (_, bob) = acme_with_admin(&app).await;
+    let res = bob.get("/api/v1/orgs/acme").await;
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(etag, "\"1\"");
+
+    assert_problem(rename(&bob, None, "Acme Inc").await, 428, "precondition_required").await;
+    let res = rename(&bob, Some(&etag), "Acme Inc").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["etag"], "\"2\"");
+    let org: Value = res.json().await.unwrap();
+    assert_eq!(
+        (org["name"].as_str(), org["version"].as_i64()),
+        (Some("Acme Inc"), Some(2))
+    );
+
+    // The same stale ETag again: someone else's change is not overwritten.
+    assert_problem(
+        rename(&bob, Some(&etag), "Acme Again").await,
+        412,
+        "precondition_failed",
+    )
+    .await;
+    assert_eq!(rename(&bob, Some("*"), "Acme Again").await.status(), 200);
+    let body = assert_problem(rename(&bob, Some("\"3\""), "").await, 400, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "name");
+    let res = bob
+        .client
+        .patch(format!("{}/api/v1/orgs/acme", bob.base))
+        .header("x-csrf-token", &bob.csrf)
+        .header("if-match", "*")
+        .json(&json!({"name": "X", "slug": "other"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 400, "validation_failed").await;
+}
+
+#[tokio::test]
+async fn only_owners_delete_and_a_deleted_org_vanishes_at_once() {
+    let app = spawn_app().await;
+    let (ada, bob) = acme_with_admin(&app).await;
+    assert_problem(
+        bob.send(reqwest::Method::DELETE, "/api/v1/orgs/acme", None).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(ada.get("/api/v1/orgs/acme").await.status(), 200);
+
+    assert_eq!(
+        ada.send(reqwest::Method::DELETE, "/api/v1/orgs/acme", None)
+            .await
+            .status(),
+        204
+    );
+    assert_problem(ada.get("/api/v1/orgs/acme").await, 404, "not_found").await;
+    assert_problem(bob.get("/api/v1/orgs/acme/members").await, 404, "not_found").await;
+    let me: Value = bob.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me["memberships"], json!([]));
+}
