@@ -10,6 +10,8 @@ pub struct ApiError {
     pub status: u16,
     pub code: String,
     pub detail: String,
+    /// Sign-in only: the password was right, now a one-time code is needed.
+    pub totp_required: bool,
 }
 
 impl ApiError {
@@ -18,6 +20,7 @@ impl ApiError {
             status: 0,
             code: "network".into(),
             detail,
+            totp_required: false,
         }
     }
 }
@@ -73,6 +76,7 @@ pub async fn call<B: Serialize, T: DeserializeOwned>(
             status,
             code: field("code"),
             detail: field("detail"),
+            totp_required: problem["totp_required"].as_bool().unwrap_or(false),
         })
     }
     #[cfg(not(feature = "hydrate"))]

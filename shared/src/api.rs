@@ -165,3 +165,23 @@ pub struct AcceptedInvitation {
 pub struct UpdateOrg {
     pub name: String,
 }
+
+/// `POST /api/v1/me/totp`: scan the URI (or type the secret) into an authenticator app.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TotpEnrolment {
+    pub otpauth_uri: String,
+    pub secret: String,
+}
+
+/// A one-time code (or a recovery code where accepted).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCode {
+    pub code: String,
+}
+
+/// `POST /api/v1/me/totp/confirm`: shown once, keep them safe.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecoveryCodes {
+    pub recovery_codes: Vec<String>,
+}

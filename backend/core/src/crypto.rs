@@ -42,6 +42,37 @@ impl ServerKey {
     }
 }
 
+impl ServerKey {
+    /// Encrypts `plaintext` with XChaCha20-Poly1305 under a key derived for
+    /// `purpose`; the output (nonce || ciphertext) is base64.
+    pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> String {
+        use chacha20poly1305::{aead::Aead as _, KeyInit as _, XChaCha20Poly1305, XNonce};
+        let cipher = XChaCha20Poly1305::new(&self.mac("seal", purpose.as_bytes()).into());
+        let mut nonce = [0u8; 24];
+        rand::rng().fill_bytes(&mut nonce);
+        // Encryption with a valid key and nonce cannot fail.
+        let sealed = cipher
+            .encrypt(XNonce::from_slice(&nonce), plaintext)
+            .unwrap_or_default();
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        base64::engine::general_purpose::STANDARD.encode(out)
+    }
+
+    /// Decrypts what [`ServerKey::seal`] produced for the same purpose; `None` when
+    /// it was tampered with or sealed under another key.
+    pub fn open(&self, purpose: &str, sealed: &str) -> Option<Vec<u8>> {
+        use chacha20poly1305::{aead::Aead as _, KeyInit as _, XChaCha20Poly1305, XNonce};
+        let raw = base64::engine::general_purpose::STANDARD.decode(sealed).ok()?;
+        if raw.len() < 24 {
+            return None;
+        }
+        let (nonce, ciphertext) = raw.split_at(24);
+        let cipher = XChaCha20Poly1305::new(&self.mac("seal", purpose.as_bytes()).into());
+        cipher.decrypt(XNonce::from_slice(nonce), ciphertext).ok()
+    }
+}
+
 #[cold]
 fn unreachable_hmac() -> Hmac<Sha256> {
     // `new_from_slice` only fails for fixed-length-key MACs; HMAC has none.
@@ -72,6 +103,20 @@ mod tests {
         assert!(a
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    }
+
+    #[test]
+    fn sealed_data_opens_only_with_the_same_key_and_purpose() {
+        let key = ServerKey::new(vec![7; 32]);
+        let sealed = key.seal("totp", b"secret");
+        assert_ne!(sealed, key.seal("totp", b"secret"), "a fresh nonce every time");
+        assert_eq!(key.open("totp", &sealed).as_deref(), Some(&b"secret"[..]));
+        assert_eq!(key.open("sso", &sealed), None);
+        assert_eq!(ServerKey::new(vec![8; 32]).open("totp", &sealed), None);
+        let mut tampered = sealed.into_bytes();
+        let last = tampered.len() - 3;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        assert_eq!(key.open("totp", &String::from_utf8(tampered).unwrap()), None);
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub struct AppError {
     pub kind: ErrorKind,
     pub detail: Option<String>,
     pub errors: Vec<FieldError>,
+    /// Extra members for the problem document (RFC 9457 extensions).
+    pub extensions: serde_json::Map<String, serde_json::Value>,
     cause: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -22,6 +24,7 @@ impl AppError {
             kind,
             detail: Some(detail.into()),
             errors: Vec::new(),
+            extensions: serde_json::Map::new(),
             cause: None,
         }
     }
@@ -32,6 +35,7 @@ impl AppError {
             kind,
             detail: None,
             errors: Vec::new(),
+            extensions: serde_json::Map::new(),
             cause: None,
         }
     }
@@ -42,6 +46,7 @@ impl AppError {
             kind: ErrorKind::ValidationFailed,
             detail: Some("the request has invalid fields".into()),
             errors,
+            extensions: serde_json::Map::new(),
             cause: None,
         }
     }
@@ -52,6 +57,7 @@ impl AppError {
             kind: ErrorKind::Internal,
             detail: None,
             errors: Vec::new(),
+            extensions: serde_json::Map::new(),
             cause: Some(cause.into()),
         }
     }
@@ -61,8 +67,15 @@ impl AppError {
             kind: ErrorKind::Unavailable,
             detail: Some("a backing service is unavailable, retry later".into()),
             errors: Vec::new(),
+            extensions: serde_json::Map::new(),
             cause: Some(cause.into()),
         }
+    }
+
+    /// Adds a member to the problem document.
+    pub fn with_extension(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.extensions.insert(name.to_owned(), value);
+        self
     }
 
     pub fn not_found() -> Self {

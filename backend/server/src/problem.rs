@@ -85,6 +85,9 @@ impl ResponseError for ApiError {
         };
         let mut problem = Problem::new(err.kind, detail);
         problem.errors = err.errors.clone();
+        if !err.extensions.is_empty() {
+            problem.extra = Some(err.extensions.clone());
+        }
         problem.response()
     }
 }

@@ -15,6 +15,9 @@ pub fn SignIn() -> impl IntoView {
     let (email, set_email) = signal(String::new());
     let (password, set_password) = signal(String::new());
     let (reveal, set_reveal) = signal(false);
+    let (code, set_code) = signal(String::new());
+    // Shown once the server says this account needs a one-time code.
+    let needs_code = RwSignal::new(false);
     let navigate = use_navigate();
 
     let sign_in = Action::new_local(move |request: &LoginRequest| {
@@ -26,7 +29,18 @@ pub fn SignIn() -> impl IntoView {
             Ok::<_, api::ApiError>(response)
         }
     });
+    Effect::new(move |_| {
+        if let Some(Err(e)) = sign_in.value().get() {
+            if e.totp_required {
+                needs_code.set(true);
+            }
+        }
+    });
     let problem = move || match sign_in.value().get() {
+        Some(Err(e)) if e.totp_required && code.get_untracked().is_empty() => {
+            Some("Enter the code from your authenticator app.".to_owned())
+        }
+        Some(Err(e)) if e.totp_required => Some("That code is not valid. Try the current one.".to_owned()),
         Some(Err(e)) if e.code == "invalid_credentials" => Some("The email or password is wrong.".to_owned()),
         Some(Err(e)) if e.status == 429 => {
             Some("Too many attempts. Wait a moment, then try again.".to_owned())
@@ -44,7 +58,7 @@ pub fn SignIn() -> impl IntoView {
         sign_in.dispatch(LoginRequest {
             email: email.get_untracked(),
             password: password.get_untracked(),
-            totp: None,
+            totp: Some(code.get_untracked()).filter(|c| !c.is_empty()),
         });
     };
 
@@ -82,6 +96,16 @@ pub fn SignIn() -> impl IntoView {
                         {move || if reveal.get() { "Hide" } else { "Show" }}
                     </button>
                 </div>
+                <Show when=move || needs_code.get()>
+                    <label for="totp">"One-time code (or a recovery code)"</label>
+                    <input
+                        id="totp"
+                        name="totp"
+                        inputmode="numeric"
+                        autocomplete="one-time-code"
+                        on:input=move |ev| set_code.set(event_target_value(&ev))
+                    />
+                </Show>
                 <button type="submit" class="button primary" disabled=move || sign_in.pending().get()>
                     {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in" }}
                 </button>

@@ -9,7 +9,7 @@ use sea_orm::{ActiveModelTrait as _, Set, TransactionTrait as _};
 use super::{
     passwords,
     sessions::{self, ClientInfo, NewSession},
-    users,
+    totp, users,
 };
 use crate::{
     clock,
@@ -21,6 +21,8 @@ use crate::{
 pub struct Credentials {
     pub email: String,
     pub password: String,
+    /// The second factor, when the account has TOTP on: a current code or a recovery code.
+    pub totp: Option<String>,
 }
 
 /// The one answer for every failed sign-in.
@@ -37,6 +39,10 @@ pub enum Failure {
     WrongPassword,
     /// This failure locked the account.
     LockedNow,
+    /// The password was right but the account needs a TOTP code, and none was sent.
+    TotpRequired,
+    /// The password was right, the TOTP code was not.
+    WrongTotp,
 }
 
 /// Signs in with email and password; on success starts a fresh session.
@@ -52,7 +58,13 @@ pub async fn login(
         }
         Err(failure) => {
             tracing::info!(reason = ?failure, "sign-in refused");
-            Err(invalid_credentials())
+            Err(match failure {
+                // Only once the password is proven does the answer say a code is needed.
+                Failure::TotpRequired | Failure::WrongTotp => {
+                    invalid_credentials().with_extension("totp_required", serde_json::Value::Bool(true))
+                }
+                _ => invalid_credentials(),
+            })
         }
     }
 }
@@ -78,6 +90,21 @@ async fn attempt(
     if !password_ok {
         return record_failure(state, user).await.map(Err);
     }
+    let user = if totp::enabled(&user) {
+        let Some(code) = credentials.totp.as_deref().filter(|c| !c.trim().is_empty()) else {
+            return Ok(Err(Failure::TotpRequired));
+        };
+        let (ok, user) = totp::verify(state, user, code).await?;
+        if !ok {
+            return match record_failure(state, user).await? {
+                Failure::LockedNow => Ok(Err(Failure::LockedNow)),
+                _ => Ok(Err(Failure::WrongTotp)),
+            };
+        }
+        user
+    } else {
+        user
+    };
     let user = if user.failed_logins != 0 || user.locked_until.is_some() {
         let mut active: user_entity::ActiveModel = user.into();
         active.failed_logins = Set(0);

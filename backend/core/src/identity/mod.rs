@@ -3,4 +3,5 @@
 pub mod login;
 pub mod passwords;
 pub mod sessions;
+pub mod totp;
 pub mod users;

@@ -33,6 +33,7 @@ pub async fn login(
     let credentials = Credentials {
         email: body.email,
         password: body.password,
+        totp: body.totp,
     };
     let (user, new_session) = login::login(&state, credentials, &client_info(&req)).await?;
     let response = LoginResponse {

@@ -1,11 +1,15 @@
 //! `/api/v1/me`: the caller, their memberships and their sessions.
 
 use actix_web::{web, HttpResponse};
-use attest_core::{identity::sessions, tenancy::orgs, AppState};
-use attest_shared::api::{Me, MembershipView, Page};
+use attest_core::{
+    identity::{sessions, totp},
+    tenancy::orgs,
+    AppState,
+};
+use attest_shared::api::{Me, MembershipView, Page, RecoveryCodes, TotpCode, TotpEnrolment};
 use uuid::Uuid;
 
-use crate::{middleware::session::SignedIn, problem::ApiResult, views};
+use crate::{extract::ApiJson, middleware::session::SignedIn, problem::ApiResult, views};
 
 pub async fn me(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let memberships = orgs::memberships_of(&state, signed_in.actor.user_id())
@@ -43,5 +47,34 @@ pub async fn revoke_session(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     sessions::revoke_own(&state, signed_in.actor.user_id(), id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/v1/me/totp`: starts TOTP enrolment.
+pub async fn totp_begin(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let enrolment = totp::begin(&state, signed_in.actor.user).await?;
+    Ok(HttpResponse::Ok().json(TotpEnrolment {
+        otpauth_uri: enrolment.otpauth_uri,
+        secret: enrolment.secret,
+    }))
+}
+
+/// `POST /api/v1/me/totp/confirm`: switches TOTP on; answers the recovery codes once.
+pub async fn totp_confirm(
+    signed_in: SignedIn,
+    state: web::Data<AppState>,
+    ApiJson(body): ApiJson<TotpCode>,
+) -> ApiResult<HttpResponse> {
+    let recovery_codes = totp::confirm(&state, signed_in.actor.user, &body.code).await?;
+    Ok(HttpResponse::Ok().json(RecoveryCodes { recovery_codes }))
+}
+
+/// `POST /api/v1/me/totp/disable`: switches TOTP off with a current or recovery code.
+pub async fn totp_disable(
+    signed_in: SignedIn,
+    state: web::Data<AppState>,
+    ApiJson(body): ApiJson<TotpCode>,
+) -> ApiResult<HttpResponse> {
+    totp::disable(&state, signed_in.actor.user, &body.code).await?;
     Ok(HttpResponse::NoContent().finish())
 }

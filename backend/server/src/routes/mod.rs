@@ -77,6 +77,15 @@ pub fn table() -> Vec<RouteDef> {
         route(Method::DELETE, "/api/v1/me/sessions/{id}", SignedIn, |r| {
             r.to(me::revoke_session)
         }),
+        route(Method::POST, "/api/v1/me/totp", SignedIn, |r| {
+            r.to(me::totp_begin)
+        }),
+        route(Method::POST, "/api/v1/me/totp/confirm", SignedIn, |r| {
+            r.to(me::totp_confirm)
+        }),
+        route(Method::POST, "/api/v1/me/totp/disable", SignedIn, |r| {
+            r.to(me::totp_disable)
+        }),
         route(Method::GET, "/api/v1/orgs", SignedIn, |r| r.to(orgs::list)),
         route(Method::POST, "/api/v1/orgs", Operator, |r| r.to(orgs::create)),
         route(Method::GET, "/api/v1/orgs/{org}", Org(OrgRead), |r| {

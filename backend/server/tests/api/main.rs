@@ -23,3 +23,4 @@ mod rate_limit;
 mod request_id;
 mod security_headers;
 mod shutdown;
+mod totp;
