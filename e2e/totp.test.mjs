@@ -2,6 +2,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 
+import { signInApi } from "./lib/api.mjs";
 import { launchChromium } from "./lib/browser.mjs";
 import { startAttest } from "./lib/server.mjs";
 import { totp } from "./lib/totp.mjs";
@@ -13,24 +14,13 @@ let server;
 let browser;
 let secret;
 
-/** Enrols TOTP over the API, as the account page will. */
+/** Enrols TOTP over the API. */
 async function enrol(base) {
-  const login = await fetch(`${base}/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
-  });
-  const cookie = login.headers.get("set-cookie").split(";")[0];
-  const { csrf_token } = await login.json();
-  const headers = { cookie, "x-csrf-token": csrf_token, "content-type": "application/json" };
-  const begin = await (await fetch(`${base}/api/v1/me/totp`, { method: "POST", headers })).json();
-  const confirm = await fetch(`${base}/api/v1/me/totp/confirm`, {
-    method: "POST",
-    headers,
-    body: JSON.stringify({ code: totp(begin.secret) }),
-  });
+  const api = await signInApi(base, EMAIL, PASSWORD);
+  const begin = await api.post("/api/v1/me/totp");
+  const confirm = await api.post("/api/v1/me/totp/confirm", { code: totp(begin.body.secret) });
   assert.equal(confirm.status, 200);
-  return begin.secret;
+  return begin.body.secret;
 }
 
 before(async () => {

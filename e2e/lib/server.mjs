@@ -54,6 +54,7 @@ export async function startAttest(extraEnv = {}) {
 
   return {
     base,
+    dir,
     log: () => log,
     /** Creates a platform operator through the CLI, as an operator would. */
     createOperator(email, password) {

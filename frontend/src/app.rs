@@ -7,7 +7,10 @@ use leptos_router::{
 
 use crate::{
     components::layout::Layout,
-    pages::{account::Account, dashboard::Dashboard, home::Home, not_found::NotFound, sign_in::SignIn},
+    pages::{
+        accept_invitation::AcceptInvitationPage, account::Account, dashboard::Dashboard, home::Home,
+        not_found::NotFound, sign_in::SignIn,
+    },
     session::Session,
 };
 
@@ -27,6 +30,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-in") view=SignIn/>
                     <Route path=path!("/dashboard") view=Dashboard/>
                     <Route path=path!("/account") view=Account/>
+                    <Route path=path!("/invitations/accept") view=AcceptInvitationPage/>
                 </Routes>
             </Layout>
         </Router>

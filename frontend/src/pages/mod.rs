@@ -1,3 +1,4 @@
+pub mod accept_invitation;
 pub mod account;
 pub mod dashboard;
 pub mod home;
