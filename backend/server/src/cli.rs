@@ -67,6 +67,11 @@ enum AdminAction {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Disable a user: revoke every session now and refuse sign-in.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -112,6 +117,9 @@ pub fn run() -> ExitCode {
         Command::Admin {
             action: AdminAction::Create { email, .. },
         } => block_on(create_operator(settings, email)),
+        Command::Admin {
+            action: AdminAction::Disable { email },
+        } => block_on(disable_user(settings, email)),
     }
 }
 
@@ -170,6 +178,16 @@ async fn create_operator(settings: Settings, email: String) -> anyhow::Result<()
         .await
         .map_err(|e| anyhow::anyhow!(describe(&e)))?;
     println!("created operator {} ({})", user.email, user.id);
+    state.db.close().await?;
+    Ok(())
+}
+
+async fn disable_user(settings: Settings, email: String) -> anyhow::Result<()> {
+    let state = attest_server::startup::open_state(&settings).await?;
+    let revoked = attest_core::identity::users::disable(&state, &email)
+        .await
+        .map_err(|e| anyhow::anyhow!(describe(&e)))?;
+    println!("disabled {email}; revoked {revoked} session(s)");
     state.db.close().await?;
     Ok(())
 }

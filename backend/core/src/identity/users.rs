@@ -3,11 +3,16 @@
 use attest_shared::error::FieldError;
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, Set,
+    TransactionTrait as _,
 };
 use uuid::Uuid;
 
 use super::passwords;
-use crate::{clock, store::entities::users, AppError, AppResult, AppState, ErrorKind};
+use crate::{
+    clock,
+    store::entities::{sessions, users},
+    AppError, AppResult, AppState, ErrorKind,
+};
 
 /// Emails are compared and stored trimmed and lowercased.
 pub fn normalize_email(email: &str) -> String {
@@ -53,6 +58,29 @@ pub async fn create_operator(state: &AppState, email: &str, password: String) ->
     let hash = passwords::hash(password).await?;
     let name = email.split('@').next().unwrap_or_default().to_owned();
     insert(&state.db, &email, &name, Some(hash), true).await
+}
+
+/// Disables a user: every session is revoked at once and sign-in is refused
+/// until they are re-enabled. Returns how many sessions were revoked.
+pub async fn disable(state: &AppState, email: &str) -> AppResult<u64> {
+    let user = find_by_email(state, email)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let now = clock::now();
+    let txn = state.db.begin().await?;
+    let mut active: users::ActiveModel = user.clone().into();
+    active.disabled_at = Set(Some(now));
+    active.updated_at = Set(now);
+    active.update(&txn).await?;
+    let revoked = sessions::Entity::update_many()
+        .col_expr(sessions::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(sessions::Column::UserId.eq(user.id))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    txn.commit().await?;
+    Ok(revoked)
 }
 
 /// Inserts a user (the email already normalised and checked).

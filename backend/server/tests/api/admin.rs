@@ -49,3 +49,29 @@ async fn the_cli_creates_an_operator_who_can_sign_in() {
     let me: serde_json::Value = browser.get("/api/v1/me").await.json().await.unwrap();
     assert_eq!(me["user"]["is_operator"], true);
 }
+
+#[tokio::test]
+async fn disabling_a_user_ends_their_sessions_at_once() {
+    let db = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_on(db, &[]).await;
+    app.create_operator("ada@example.com", PASSWORD).await;
+    let browser = crate::auth::login(&app, "ada@example.com", PASSWORD).await;
+    assert_eq!(browser.get("/api/v1/me").await.status(), 200);
+
+    let out = attest_command(dir.path(), &base_env(&app.db.url, dir.path()))
+        .args(["admin", "disable", "--email", "ada@example.com"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("revoked 1 session"));
+
+    crate::helpers::assert_problem(browser.get("/api/v1/me").await, 401, "unauthenticated").await;
+    let again = app
+        .post_json(
+            "/auth/login",
+            &serde_json::json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await;
+    crate::helpers::assert_problem(again, 401, "invalid_credentials").await;
+}
