@@ -36,7 +36,7 @@ async fn start(dir: &std::path::Path, env: &std::collections::BTreeMap<String, S
     let port = free_port();
     let mut env = env.clone();
     env.insert("ATTEST_LISTEN".into(), format!("127.0.0.1:{port}"));
-    let child = attest_command(dir, &env)
+    let mut child = attest_command(dir, &env)
         .arg("serve")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -55,6 +55,8 @@ async fn start(dir: &std::path::Path, env: &std::collections::BTreeMap<String, S
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("server never became ready");
 }
 
