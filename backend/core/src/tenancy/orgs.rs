@@ -155,6 +155,36 @@ pub async fn delete(state: &AppState, scope: &OrgScope) -> AppResult<()> {
     Ok(())
 }
 
+/// Removes orgs deleted more than [`DELETION_GRACE`] ago, with everything that
+/// belongs to them (the schema cascades). Returns how many were purged.
+pub async fn purge_expired(db: &sea_orm::DatabaseConnection) -> AppResult<u64> {
+    let cutoff = chrono::Utc::now().fixed_offset()
+        - chrono::Duration::from_std(DELETION_GRACE).map_err(AppError::internal)?;
+    let purged = orgs::Entity::delete_many()
+        .filter(orgs::Column::DeletedAt.is_not_null())
+        .filter(orgs::Column::DeletedAt.lt(cutoff))
+        .exec(db)
+        .await?
+        .rows_affected;
+    if purged > 0 {
+        tracing::info!(purged, "purged organizations past their deletion grace period");
+    }
+    Ok(purged)
+}
+
+/// Purges expired deletions every hour until the process ends.
+pub fn spawn_purger(db: sea_orm::DatabaseConnection) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            if let Err(e) = purge_expired(&db).await {
+                tracing::warn!(error = %e, "organization purge failed");
+            }
+        }
+    })
+}
+
 /// The orgs the actor can see: all of them for operators, else their memberships.
 pub async fn list_visible(state: &AppState, actor: &Actor) -> AppResult<Vec<orgs::Model>> {
     if actor.is_operator() {

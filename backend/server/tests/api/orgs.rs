@@ -199,3 +199,47 @@ async fn only_owners_delete_and_a_deleted_org_vanishes_at_once() {
     let me: Value = bob.get("/api/v1/me").await.json().await.unwrap();
     assert_eq!(me["memberships"], json!([]));
 }
+
+#[tokio::test]
+async fn a_deleted_org_is_purged_after_its_grace_period_and_not_before() {
+    use sea_orm::{ActiveModelTrait as _, EntityTrait as _, Set};
+    let app = spawn_app().await;
+    let (ada, _) = acme_with_admin(&app).await;
+    assert_eq!(
+        ada.send(reqwest::Method::DELETE, "/api/v1/orgs/acme", None)
+            .await
+            .status(),
+        204
+    );
+    let orgs = attest_core::store::entities::orgs::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(orgs.len(), 1, "kept during the grace period");
+    assert_eq!(
+        attest_core::tenancy::orgs::purge_expired(&app.state.db)
+            .await
+            .unwrap(),
+        0
+    );
+
+    let mut active: attest_core::store::entities::orgs::ActiveModel = orgs[0].clone().into();
+    active.deleted_at = Set(Some(attest_core::clock::now() - chrono::Duration::days(31)));
+    active.update(&app.state.db).await.unwrap();
+    assert_eq!(
+        attest_core::tenancy::orgs::purge_expired(&app.state.db)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(attest_core::store::entities::orgs::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .is_empty());
+    let memberships = attest_core::store::entities::memberships::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert!(memberships.is_empty(), "its memberships went with it");
+}
