@@ -162,3 +162,29 @@ async fn authenticate(req: &HttpRequest) -> Result<SignedIn, AppError> {
         session,
     })
 }
+
+/// A signed-in request inside the org named by the route's `{org}` (id or slug):
+/// the [`OrgScope`] that tenant services require. Extracting it answers `404`
+/// unless the actor may see that org.
+pub struct InOrg {
+    pub scope: attest_core::authz::OrgScope,
+    pub signed_in: SignedIn,
+}
+
+impl FromRequest for InOrg {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let signed_in = authenticate(&req).await?;
+            let org_ref = req.match_info().get("org").unwrap_or_default().to_owned();
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| AppError::internal("state is not configured"))?;
+            let scope = attest_core::authz::scope(state, &signed_in.actor, &org_ref).await?;
+            Ok(InOrg { scope, signed_in })
+        })
+    }
+}

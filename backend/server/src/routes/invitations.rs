@@ -1,12 +1,12 @@
 //! `/api/v1/orgs/{org}/invitations` and `POST /auth/invitations/accept`.
 
 use actix_web::{web, HttpResponse};
-use attest_core::{authz, tenancy::invitations, AppState};
+use attest_core::{tenancy::invitations, AppState};
 use attest_shared::api::{AcceptInvitation, AcceptedInvitation, CreateInvitation, InvitationView, Page};
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::{extract::ApiJson, middleware::session::SignedIn, problem::ApiResult, views};
+use crate::{extract::ApiJson, middleware::session::InOrg, problem::ApiResult, views};
 
 fn view(i: &attest_core::store::entities::invitations::Model) -> InvitationView {
     InvitationView {
@@ -19,13 +19,8 @@ fn view(i: &attest_core::store::entities::invitations::Model) -> InvitationView 
     }
 }
 
-pub async fn list(
-    signed_in: SignedIn,
-    state: web::Data<AppState>,
-    org: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
-    let items = invitations::list(&state, &scope)
+pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let items = invitations::list(&state, &org.scope)
         .await?
         .iter()
         .map(view)
@@ -34,24 +29,21 @@ pub async fn list(
 }
 
 pub async fn create(
-    signed_in: SignedIn,
+    org: InOrg,
     state: web::Data<AppState>,
-    org: web::Path<String>,
     ApiJson(body): ApiJson<CreateInvitation>,
 ) -> ApiResult<HttpResponse> {
-    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
-    let invitation = invitations::create(&state, &scope, &body.email, body.roles).await?;
+    let invitation = invitations::create(&state, &org.scope, &body.email, body.roles).await?;
     Ok(HttpResponse::Created().json(view(&invitation)))
 }
 
 pub async fn revoke(
-    signed_in: SignedIn,
+    org: InOrg,
     state: web::Data<AppState>,
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<HttpResponse> {
-    let (org, id) = path.into_inner();
-    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
-    invitations::revoke(&state, &scope, id).await?;
+    let (_, id) = path.into_inner();
+    invitations::revoke(&state, &org.scope, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

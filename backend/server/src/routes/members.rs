@@ -1,20 +1,15 @@
 //! `/api/v1/orgs/{org}/members` and the org's sessions.
 
 use actix_web::{web, HttpResponse};
-use attest_core::{authz, identity::sessions, tenancy::members, AppState};
+use attest_core::{identity::sessions, tenancy::members, AppState};
 use attest_shared::api::{MemberView, OrgSessionView, Page};
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::{middleware::session::SignedIn, problem::ApiResult, views};
+use crate::{middleware::session::InOrg, problem::ApiResult, views};
 
-pub async fn list(
-    signed_in: SignedIn,
-    state: web::Data<AppState>,
-    org: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
-    let items = members::list(&state, &scope)
+pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let items = members::list(&state, &org.scope)
         .await?
         .into_iter()
         .map(|m| MemberView {
@@ -29,25 +24,19 @@ pub async fn list(
 }
 
 pub async fn remove(
-    signed_in: SignedIn,
+    org: InOrg,
     state: web::Data<AppState>,
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<HttpResponse> {
-    let (org, user_id) = path.into_inner();
-    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
-    members::remove(&state, &scope, user_id).await?;
+    let (_, user_id) = path.into_inner();
+    members::remove(&state, &org.scope, user_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn list_sessions(
-    signed_in: SignedIn,
-    state: web::Data<AppState>,
-    org: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
-    let current = signed_in.session.session.id;
+pub async fn list_sessions(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let current = org.signed_in.session.session.id;
     let idle = state.config.session_idle;
-    let items = sessions::list_for_org(&state, &scope)
+    let items = sessions::list_for_org(&state, &org.scope)
         .await?
         .iter()
         .map(|(s, user)| {
@@ -63,12 +52,11 @@ pub async fn list_sessions(
 }
 
 pub async fn revoke_session(
-    signed_in: SignedIn,
+    org: InOrg,
     state: web::Data<AppState>,
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<HttpResponse> {
-    let (org, session_id) = path.into_inner();
-    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
-    sessions::revoke_in_org(&state, &scope, session_id).await?;
+    let (_, session_id) = path.into_inner();
+    sessions::revoke_in_org(&state, &org.scope, session_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

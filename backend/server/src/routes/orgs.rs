@@ -1,12 +1,12 @@
 //! `/api/v1/orgs`.
 
 use actix_web::{http::header, web, HttpResponse};
-use attest_core::{authz, tenancy::orgs, AppState};
+use attest_core::{tenancy::orgs, AppState};
 use attest_shared::api::{CreateOrg, Page, UpdateOrg};
 
 use crate::{
     extract::{etag, ApiJson, IfMatch},
-    middleware::session::SignedIn,
+    middleware::session::{InOrg, SignedIn},
     problem::ApiResult,
     views,
 };
@@ -29,13 +29,8 @@ pub async fn create(
     Ok(HttpResponse::Created().json(views::org(&org)))
 }
 
-pub async fn get(
-    signed_in: SignedIn,
-    state: web::Data<AppState>,
-    org: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
-    Ok(versioned(scope.org()))
+pub async fn get(org: InOrg) -> ApiResult<HttpResponse> {
+    Ok(versioned(org.scope.org()))
 }
 
 fn versioned(org: &attest_core::store::entities::orgs::Model) -> HttpResponse {
@@ -46,24 +41,17 @@ fn versioned(org: &attest_core::store::entities::orgs::Model) -> HttpResponse {
 
 /// `PATCH /api/v1/orgs/{org}`: rename, with `If-Match`.
 pub async fn update(
-    signed_in: SignedIn,
+    org: InOrg,
     state: web::Data<AppState>,
-    org: web::Path<String>,
     IfMatch(expected): IfMatch,
     ApiJson(body): ApiJson<UpdateOrg>,
 ) -> ApiResult<HttpResponse> {
-    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
-    let org = orgs::rename(&state, &scope, &body.name, expected).await?;
+    let org = orgs::rename(&state, &org.scope, &body.name, expected).await?;
     Ok(versioned(&org))
 }
 
 /// `DELETE /api/v1/orgs/{org}`: soft delete (purged after a grace period).
-pub async fn delete(
-    signed_in: SignedIn,
-    state: web::Data<AppState>,
-    org: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let scope = authz::scope(&state, &signed_in.actor, &org).await?;
-    orgs::delete(&state, &scope).await?;
+pub async fn delete(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    orgs::delete(&state, &org.scope).await?;
     Ok(HttpResponse::NoContent().finish())
 }
