@@ -35,6 +35,7 @@ pub enum Access {
 }
 
 /// One API route: `handler` attaches the handler to a route of the right method.
+#[derive(Clone)]
 pub struct RouteDef {
     pub method: Method,
     pub path: &'static str,

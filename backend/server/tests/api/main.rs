@@ -7,6 +7,7 @@
 
 mod admin;
 mod auth;
+mod authz_matrix;
 mod cli;
 mod console;
 mod errors;

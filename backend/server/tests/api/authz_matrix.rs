@@ -1,0 +1,291 @@
+//! The authorization matrix: every route of the table, for every built-in role in
+//! the org, a member of another org, a platform operator and an anonymous caller.
+//! Org routes answer 404 to outsiders, 403 to members without the permission and
+//! succeed for members with it; a denied write changes nothing.
+
+use std::collections::BTreeMap;
+
+use attest_server::routes::{self, Access, RouteDef};
+use attest_shared::roles;
+use reqwest::Method;
+use sea_orm::{EntityTrait as _, QueryOrder as _};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::{
+    auth::{login, Browser, PASSWORD},
+    helpers::{spawn_app_with, TestApp},
+};
+
+/// Who calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Anonymous,
+    /// A member of acme with this built-in role.
+    Role(&'static str),
+    /// Owner of another org, not a member of acme.
+    Outsider,
+    /// A platform operator who is not a member of acme.
+    Operator,
+}
+
+const CALLERS: [Caller; 8] = [
+    Caller::Anonymous,
+    Caller::Role(roles::OWNER),
+    Caller::Role(roles::ADMIN),
+    Caller::Role(roles::COMPLIANCE_MANAGER),
+    Caller::Role(roles::CONTRIBUTOR),
+    Caller::Role(roles::AUDITOR),
+    Caller::Outsider,
+    Caller::Operator,
+];
+
+fn email_of(caller: Caller) -> String {
+    match caller {
+        Caller::Role(role) => format!("{role}@example.com"),
+        Caller::Outsider => "outsider@example.com".into(),
+        Caller::Operator => "operator@example.com".into(),
+        Caller::Anonymous => String::new(),
+    }
+}
+
+/// Acme with one member per built-in role, a target member with a session, and a
+/// pending invitation; Globex owned by the outsider.
+struct World {
+    app: TestApp,
+    target_user: Uuid,
+    target_session: Uuid,
+    invitation: Uuid,
+}
+
+async fn world() -> World {
+    let app = spawn_app_with(&[("ATTEST_AUTH_RATE_LIMIT_PER_MINUTE", "100000")]).await;
+    app.create_operator("founder@example.com", PASSWORD).await;
+    app.create_operator(&email_of(Caller::Operator), PASSWORD).await;
+    let founder = login(&app, "founder@example.com", PASSWORD).await;
+    let mut ids = BTreeMap::new();
+    for slug in ["acme", "globex"] {
+        let org: Value = founder
+            .send(
+                Method::POST,
+                "/api/v1/orgs",
+                Some(json!({"slug": slug, "name": slug})),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        ids.insert(slug, org["id"].as_str().unwrap().parse::<Uuid>().unwrap());
+    }
+    for role in roles::BUILTIN {
+        app.add_member(ids["acme"], &email_of(Caller::Role(role)), PASSWORD, &[role])
+            .await;
+    }
+    app.add_member(
+        ids["globex"],
+        &email_of(Caller::Outsider),
+        PASSWORD,
+        &[roles::OWNER],
+    )
+    .await;
+    let target_user = app
+        .add_member(ids["acme"], "target@example.com", PASSWORD, &[roles::CONTRIBUTOR])
+        .await;
+    let target = login(&app, "target@example.com", PASSWORD).await;
+    let sessions: Value = target.get("/api/v1/me/sessions").await.json().await.unwrap();
+    let target_session = sessions["items"][0]["id"].as_str().unwrap().parse().unwrap();
+    let invitation: Value = founder
+        .send(
+            Method::POST,
+            "/api/v1/orgs/acme/invitations",
+            Some(json!({"email": "invitee@example.com", "roles": ["auditor"]})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let invitation = invitation["id"].as_str().unwrap().parse().unwrap();
+    World {
+        app,
+        target_user,
+        target_session,
+        invitation,
+    }
+}
+
+/// The concrete path and body for a route template in this world.
+fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (String, Option<Value>) {
+    let id = if route.path.contains("/invitations/") {
+        w.invitation
+    } else if route.path.starts_with("/api/v1/me/sessions/") {
+        own_session.unwrap_or(w.target_session)
+    } else {
+        w.target_session
+    };
+    let path = route
+        .path
+        .replace("{org}", "acme")
+        .replace("{user_id}", &w.target_user.to_string())
+        .replace("{id}", &id.to_string());
+    let body = match (route.method.as_str(), route.path) {
+        ("POST", "/api/v1/orgs") => Some(json!({"slug": "newco", "name": "NewCo"})),
+        ("PATCH", "/api/v1/orgs/{org}") => Some(json!({"name": "Renamed"})),
+        ("POST", "/api/v1/orgs/{org}/invitations") => {
+            Some(json!({"email": "x@example.com", "roles": ["auditor"]}))
+        }
+        ("POST", "/api/v1/me/totp/confirm" | "/api/v1/me/totp/disable") => Some(json!({"code": "000000"})),
+        _ => None,
+    };
+    (path, body)
+}
+
+/// Signs the caller in (a fresh session of their own) and learns its id.
+async fn sign_in(w: &World, caller: Caller) -> (Option<Browser>, Option<Uuid>) {
+    let browser = match caller {
+        Caller::Anonymous => return (None, None),
+        other => login(&w.app, &email_of(other), PASSWORD).await,
+    };
+    let list: Value = browser.get("/api/v1/me/sessions").await.json().await.unwrap();
+    let current = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == true)
+        .and_then(|s| s["id"].as_str())
+        .and_then(|s| s.parse().ok());
+    (Some(browser), current)
+}
+
+async fn call(w: &World, route: &RouteDef, browser: Option<&Browser>, own_session: Option<Uuid>) -> u16 {
+    let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
+    let (path, body) = request_for(route, w, own_session);
+    let client = browser.map_or(&w.app.client, |b| &b.client);
+    let mut req = client.request(method, w.app.url(&path)).header("if-match", "*");
+    if let Some(b) = browser {
+        req = req.header("x-csrf-token", &b.csrf);
+    }
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+/// Everything an authorization decision could have changed, in a stable form.
+async fn fingerprint(app: &TestApp) -> String {
+    use attest_core::store::entities::{invitations, membership_roles, memberships, orgs, sessions, users};
+    let db = &app.state.db;
+    let orgs: Vec<_> = orgs::Entity::find()
+        .order_by_asc(orgs::Column::Id)
+        .all(db)
+        .await
+        .unwrap();
+    let members = memberships::Entity::find().all(db).await.unwrap();
+    let roles = membership_roles::Entity::find().all(db).await.unwrap();
+    let invitations: Vec<_> = invitations::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.id, i.revoked_at, i.accepted_at))
+        .collect();
+    let revoked: Vec<_> = sessions::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id, s.revoked_at.is_some()))
+        .collect();
+    let totp: Vec<_> = users::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.id, u.totp_secret.is_some(), u.totp_enabled_at.is_some()))
+        .collect();
+    format!("{orgs:?}{members:?}{roles:?}{invitations:?}{revoked:?}{totp:?}")
+}
+
+/// What a caller must get: `Some(true)` allowed, `Some(false)` refused with the
+/// given status, `None` for routes the matrix does not judge (public ones).
+fn expected(route: &RouteDef, caller: Caller) -> Option<Result<(), u16>> {
+    match (route.access, caller) {
+        (Access::Public | Access::MetricsToken, _) => None,
+        (_, Caller::Anonymous) => Some(Err(401)),
+        (Access::SignedIn, _) => Some(Ok(())),
+        (Access::Operator, Caller::Operator) => Some(Ok(())),
+        (Access::Operator, _) => Some(Err(403)),
+        (Access::Org(_), Caller::Outsider) => Some(Err(404)),
+        // Operators may read any org, nothing more.
+        (Access::Org(p), Caller::Operator) => Some(if p == attest_shared::permissions::Permission::OrgRead {
+            Ok(())
+        } else {
+            Err(403)
+        }),
+        (Access::Org(p), Caller::Role(role)) => {
+            let grants = roles::builtin_grants(role).unwrap();
+            Some(if grants.contains(&p) { Ok(()) } else { Err(403) })
+        }
+    }
+}
+
+#[test]
+fn every_org_route_declares_a_permission() {
+    for route in routes::table() {
+        if route.path.contains("{org}") {
+            assert!(
+                matches!(route.access, Access::Org(_)),
+                "{} {} has no permission",
+                route.method,
+                route.path
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_every_caller_as_its_permission_says() {
+    let mut failures = Vec::new();
+    for route in routes::table() {
+        let unsafe_method = !matches!(route.method.as_str(), "GET" | "HEAD");
+        let mut shared = Some(world().await);
+        for caller in CALLERS {
+            let Some(expectation) = expected(&route, caller) else {
+                continue;
+            };
+            // An allowed write changes the world: it gets one of its own.
+            let w = match (&expectation, unsafe_method) {
+                (Ok(()), true) => world().await,
+                _ => match shared.take() {
+                    Some(w) => w,
+                    None => world().await,
+                },
+            };
+            let (browser, own_session) = sign_in(&w, caller).await;
+            let before = fingerprint(&w.app).await;
+            let status = call(&w, &route, browser.as_ref(), own_session).await;
+            let verdict = match expectation {
+                Ok(()) if [401, 403].contains(&status) => Err(format!("refused with {status}")),
+                Ok(()) if status == 404 && matches!(route.access, Access::Org(_)) => {
+                    Err("refused with 404".into())
+                }
+                Ok(()) => Ok(()),
+                Err(want) if status != want => Err(format!("answered {status}, expected {want}")),
+                Err(_) if unsafe_method && fingerprint(&w.app).await != before => {
+                    Err("a refused write changed data".into())
+                }
+                Err(_) => Ok(()),
+            };
+            if let Err(why) = verdict {
+                failures.push(format!("{} {} as {caller:?}: {why}", route.method, route.path));
+            }
+            if !(matches!(expectation, Ok(())) && unsafe_method) {
+                shared = Some(w);
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "authorization matrix failures:\n{}",
+        failures.join("\n")
+    );
+}
