@@ -6,12 +6,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_identity_core;
+mod m20261123_000002_custom_roles;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_identity_core::Migration)]
+        vec![
+            Box::new(m20261123_000001_identity_core::Migration),
+            Box::new(m20261123_000002_custom_roles::Migration),
+        ]
     }
 }

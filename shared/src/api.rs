@@ -185,3 +185,33 @@ pub struct TotpCode {
 pub struct RecoveryCodes {
     pub recovery_codes: Vec<String>,
 }
+
+/// A role: built in (read-only) or the org's own.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoleView {
+    pub name: String,
+    pub permissions: Vec<crate::permissions::Permission>,
+    pub builtin: bool,
+}
+
+/// `POST /api/v1/orgs/{org}/roles`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRole {
+    pub name: String,
+    pub permissions: Vec<String>,
+}
+
+/// `PUT /api/v1/orgs/{org}/roles/{name}`: the whole new value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceRole {
+    pub permissions: Vec<String>,
+}
+
+/// `PUT /api/v1/orgs/{org}/members/{user_id}/roles`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberRoles {
+    pub roles: Vec<String>,
+}

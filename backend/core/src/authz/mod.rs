@@ -6,9 +6,11 @@
 //! The decision is made from the actor's roles in that org; [F3] moves it onto a
 //! Casbin enforcer behind this same interface.
 
+pub mod roles;
+
 use std::collections::BTreeSet;
 
-use attest_shared::{permissions::Permission, roles};
+use attest_shared::permissions::Permission;
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use uuid::Uuid;
 
@@ -98,9 +100,11 @@ pub async fn granted_in(state: &AppState, user_id: Uuid, org_id: Uuid) -> AppRes
         .filter(membership_roles::Column::UserId.eq(user_id))
         .all(&state.db)
         .await?;
-    Ok(role_rows
-        .iter()
-        .filter_map(|r| roles::builtin_grants(&r.role))
-        .flatten()
-        .collect())
+    let mut granted = BTreeSet::new();
+    for row in role_rows {
+        if let Some(grants) = roles::grants_of(&state.db, org_id, &row.role).await? {
+            granted.extend(grants);
+        }
+    }
+    Ok(granted)
 }

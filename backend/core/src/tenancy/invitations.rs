@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use attest_shared::{error::FieldError, permissions::Permission, roles};
+use attest_shared::{error::FieldError, permissions::Permission};
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, Set,
     TransactionTrait as _,
@@ -83,8 +83,9 @@ pub async fn create(
         return Err(invalid_roles("name at least one role"));
     }
     for role in &role_names {
-        let grants =
-            roles::builtin_grants(role).ok_or_else(|| invalid_roles(&format!("unknown role `{role}`")))?;
+        let grants = crate::authz::roles::grants_of(&state.db, scope.org_id(), role)
+            .await?
+            .ok_or_else(|| invalid_roles(&format!("unknown role `{role}`")))?;
         if let Some(missing) = grants.iter().find(|p| !scope.can(**p)) {
             return Err(AppError::new(
                 ErrorKind::Forbidden,

@@ -11,6 +11,7 @@ mod me;
 mod members;
 pub mod metrics;
 mod orgs;
+mod roles;
 
 use actix_web::{http::Method, web, HttpRequest};
 use attest_core::{AppError, ErrorKind};
@@ -106,6 +107,30 @@ pub fn table() -> Vec<RouteDef> {
             "/api/v1/orgs/{org}/members/{user_id}",
             Org(MembersManage),
             |r| r.to(members::remove),
+        ),
+        route(
+            Method::PUT,
+            "/api/v1/orgs/{org}/members/{user_id}/roles",
+            Org(MembersManage),
+            |r| r.to(roles::set_member_roles),
+        ),
+        route(Method::GET, "/api/v1/orgs/{org}/roles", Org(OrgRead), |r| {
+            r.to(roles::list)
+        }),
+        route(Method::POST, "/api/v1/orgs/{org}/roles", Org(RolesManage), |r| {
+            r.to(roles::create)
+        }),
+        route(
+            Method::PUT,
+            "/api/v1/orgs/{org}/roles/{name}",
+            Org(RolesManage),
+            |r| r.to(roles::replace),
+        ),
+        route(
+            Method::DELETE,
+            "/api/v1/orgs/{org}/roles/{name}",
+            Org(RolesManage),
+            |r| r.to(roles::delete),
         ),
         route(
             Method::GET,

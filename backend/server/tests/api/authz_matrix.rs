@@ -105,6 +105,14 @@ async fn world() -> World {
         .await
         .unwrap();
     let invitation = invitation["id"].as_str().unwrap().parse().unwrap();
+    let reviewer = founder
+        .send(
+            Method::POST,
+            "/api/v1/orgs/acme/roles",
+            Some(json!({"name": "reviewer", "permissions": ["org:read", "controls:read"]})),
+        )
+        .await;
+    assert_eq!(reviewer.status(), 201);
     World {
         app,
         target_user,
@@ -126,7 +134,8 @@ fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (Strin
         .path
         .replace("{org}", "acme")
         .replace("{user_id}", &w.target_user.to_string())
-        .replace("{id}", &id.to_string());
+        .replace("{id}", &id.to_string())
+        .replace("{name}", "reviewer");
     let body = match (route.method.as_str(), route.path) {
         ("POST", "/api/v1/orgs") => Some(json!({"slug": "newco", "name": "NewCo"})),
         ("PATCH", "/api/v1/orgs/{org}") => Some(json!({"name": "Renamed"})),
@@ -134,6 +143,9 @@ fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (Strin
             Some(json!({"email": "x@example.com", "roles": ["auditor"]}))
         }
         ("POST", "/api/v1/me/totp/confirm" | "/api/v1/me/totp/disable") => Some(json!({"code": "000000"})),
+        ("POST", "/api/v1/orgs/{org}/roles") => Some(json!({"name": "newrole", "permissions": ["org:read"]})),
+        ("PUT", "/api/v1/orgs/{org}/roles/{name}") => Some(json!({"permissions": ["org:read"]})),
+        ("PUT", "/api/v1/orgs/{org}/members/{user_id}/roles") => Some(json!({"roles": ["auditor"]})),
         _ => None,
     };
     (path, body)
@@ -172,7 +184,9 @@ async fn call(w: &World, route: &RouteDef, browser: Option<&Browser>, own_sessio
 
 /// Everything an authorization decision could have changed, in a stable form.
 async fn fingerprint(app: &TestApp) -> String {
-    use attest_core::store::entities::{invitations, membership_roles, memberships, orgs, sessions, users};
+    use attest_core::store::entities::{
+        invitations, membership_roles, memberships, org_roles, orgs, sessions, users,
+    };
     let db = &app.state.db;
     let orgs: Vec<_> = orgs::Entity::find()
         .order_by_asc(orgs::Column::Id)
@@ -181,6 +195,7 @@ async fn fingerprint(app: &TestApp) -> String {
         .unwrap();
     let members = memberships::Entity::find().all(db).await.unwrap();
     let roles = membership_roles::Entity::find().all(db).await.unwrap();
+    let custom_roles = org_roles::Entity::find().all(db).await.unwrap();
     let invitations: Vec<_> = invitations::Entity::find()
         .all(db)
         .await
@@ -202,7 +217,7 @@ async fn fingerprint(app: &TestApp) -> String {
         .into_iter()
         .map(|u| (u.id, u.totp_secret.is_some(), u.totp_enabled_at.is_some()))
         .collect();
-    format!("{orgs:?}{members:?}{roles:?}{invitations:?}{revoked:?}{totp:?}")
+    format!("{orgs:?}{members:?}{roles:?}{custom_roles:?}{invitations:?}{revoked:?}{totp:?}")
 }
 
 /// What a caller must get: `Some(true)` allowed, `Some(false)` refused with the

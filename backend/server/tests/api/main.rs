@@ -22,6 +22,7 @@ mod migrations;
 mod orgs;
 mod rate_limit;
 mod request_id;
+mod roles;
 mod security_headers;
 mod shutdown;
 mod totp;

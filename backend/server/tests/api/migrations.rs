@@ -5,7 +5,7 @@ use attest_migrations::SchemaManager;
 
 use crate::helpers::{attest_command, base_env, TestDatabase};
 
-const CORE_TABLES: [&str; 7] = [
+const CORE_TABLES: [&str; 8] = [
     "orgs",
     "users",
     "memberships",
@@ -13,6 +13,7 @@ const CORE_TABLES: [&str; 7] = [
     "membership_roles",
     "invitations",
     "mail_outbox",
+    "org_roles",
 ];
 
 async fn tables_present(db: &sea_orm::DatabaseConnection) -> Vec<&'static str> {

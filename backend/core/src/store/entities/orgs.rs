@@ -22,6 +22,8 @@ pub enum Relation {
     Invitations,
     #[sea_orm(has_many = "super::memberships::Entity")]
     Memberships,
+    #[sea_orm(has_many = "super::org_roles::Entity")]
+    OrgRoles,
 }
 
 impl Related<super::invitations::Entity> for Entity {
@@ -33,6 +35,12 @@ impl Related<super::invitations::Entity> for Entity {
 impl Related<super::memberships::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Memberships.def()
+    }
+}
+
+impl Related<super::org_roles::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::OrgRoles.def()
     }
 }
 

@@ -4,6 +4,7 @@ pub use super::invitations::Entity as Invitations;
 pub use super::mail_outbox::Entity as MailOutbox;
 pub use super::membership_roles::Entity as MembershipRoles;
 pub use super::memberships::Entity as Memberships;
+pub use super::org_roles::Entity as OrgRoles;
 pub use super::orgs::Entity as Orgs;
 pub use super::sessions::Entity as Sessions;
 pub use super::users::Entity as Users;

@@ -1,0 +1,281 @@
+//! Roles: the built-in ones (read-only) and each org's custom roles, and which
+//! roles a member holds. Nobody can grant a permission they do not hold, and an
+//! org always keeps an owner.
+
+use std::collections::BTreeSet;
+
+use attest_shared::{error::FieldError, permissions::Permission, roles};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, PaginatorTrait as _,
+    QueryFilter as _, QueryOrder as _, Set, TransactionTrait as _,
+};
+use uuid::Uuid;
+
+use super::OrgScope;
+use crate::{
+    clock,
+    store::entities::{membership_roles, memberships, org_roles},
+    AppError, AppResult, AppState, ErrorKind,
+};
+
+/// A role as the roles list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleDef {
+    pub name: String,
+    pub permissions: Vec<Permission>,
+    pub builtin: bool,
+}
+
+fn field(field: &str, message: impl Into<String>) -> AppError {
+    AppError::validation(vec![FieldError {
+        field: field.to_owned(),
+        message: message.into(),
+    }])
+}
+
+/// CONTRACT.md: 1–64 characters of `[a-z0-9_-]`, starting with a letter, not a built-in name.
+pub fn check_custom_name(name: &str) -> AppResult<()> {
+    let valid = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase());
+    if !valid {
+        return Err(field(
+            "name",
+            "must be 1–64 characters of a-z, 0-9, '_' and '-', starting with a letter",
+        ));
+    }
+    if roles::BUILTIN.contains(&name) {
+        return Err(field("name", "is the name of a built-in role"));
+    }
+    Ok(())
+}
+
+fn parse_permissions(names: &[String]) -> AppResult<Vec<Permission>> {
+    let mut set = BTreeSet::new();
+    for name in names {
+        set.insert(
+            Permission::parse(name)
+                .ok_or_else(|| field("permissions", format!("unknown permission `{name}`")))?,
+        );
+    }
+    Ok(set.into_iter().collect())
+}
+
+/// `403` unless the actor holds every permission in `grants`.
+fn require_all(scope: &OrgScope, grants: &[Permission], what: &str) -> AppResult<()> {
+    match grants.iter().find(|p| !scope.can(**p)) {
+        Some(missing) => Err(AppError::new(
+            ErrorKind::Forbidden,
+            format!("{what} grants {missing}, which you do not hold"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// What `role` grants in `org_id`: built-in or custom (`None` if it does not exist).
+pub async fn grants_of<C: ConnectionTrait>(
+    db: &C,
+    org_id: Uuid,
+    role: &str,
+) -> AppResult<Option<Vec<Permission>>> {
+    if let Some(grants) = roles::builtin_grants(role) {
+        return Ok(Some(grants));
+    }
+    let custom = org_roles::Entity::find_by_id((org_id, role.to_owned()))
+        .one(db)
+        .await?;
+    Ok(custom.map(|r| decode(&r.permissions)))
+}
+
+fn decode(json: &str) -> Vec<Permission> {
+    serde_json::from_str::<Vec<String>>(json)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|n| Permission::parse(n))
+        .collect()
+}
+
+fn encode(permissions: &[Permission]) -> AppResult<String> {
+    serde_json::to_string(&permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>())
+        .map_err(AppError::internal)
+}
+
+/// The built-in roles, then the org's custom roles by name.
+pub async fn list(state: &AppState, scope: &OrgScope) -> AppResult<Vec<RoleDef>> {
+    scope.require(Permission::OrgRead)?;
+    let mut all: Vec<RoleDef> = roles::BUILTIN
+        .iter()
+        .map(|name| RoleDef {
+            name: (*name).to_owned(),
+            permissions: roles::builtin_grants(name).unwrap_or_default(),
+            builtin: true,
+        })
+        .collect();
+    let custom = org_roles::Entity::find()
+        .filter(org_roles::Column::OrgId.eq(scope.org_id()))
+        .order_by_asc(org_roles::Column::Name)
+        .all(&state.db)
+        .await?;
+    all.extend(custom.into_iter().map(|r| RoleDef {
+        permissions: decode(&r.permissions),
+        name: r.name,
+        builtin: false,
+    }));
+    Ok(all)
+}
+
+/// Creates a custom role; it may only grant what the creator holds.
+pub async fn create(
+    state: &AppState,
+    scope: &OrgScope,
+    name: &str,
+    permissions: &[String],
+) -> AppResult<RoleDef> {
+    scope.require(Permission::RolesManage)?;
+    check_custom_name(name)?;
+    let permissions = parse_permissions(permissions)?;
+    require_all(scope, &permissions, "this role")?;
+    if org_roles::Entity::find_by_id((scope.org_id(), name.to_owned()))
+        .one(&state.db)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::new(ErrorKind::Conflict, "a role with this name exists"));
+    }
+    let now = clock::now();
+    org_roles::ActiveModel {
+        org_id: Set(scope.org_id()),
+        name: Set(name.to_owned()),
+        permissions: Set(encode(&permissions)?),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&state.db)
+    .await?;
+    Ok(RoleDef {
+        name: name.to_owned(),
+        permissions,
+        builtin: false,
+    })
+}
+
+fn read_only() -> AppError {
+    AppError::new(ErrorKind::Forbidden, "built-in roles are read-only")
+}
+
+/// Replaces a custom role's permissions (no escalation).
+pub async fn replace(
+    state: &AppState,
+    scope: &OrgScope,
+    name: &str,
+    permissions: &[String],
+) -> AppResult<RoleDef> {
+    scope.require(Permission::RolesManage)?;
+    if roles::BUILTIN.contains(&name) {
+        return Err(read_only());
+    }
+    let permissions = parse_permissions(permissions)?;
+    require_all(scope, &permissions, "this role")?;
+    let role = org_roles::Entity::find_by_id((scope.org_id(), name.to_owned()))
+        .one(&state.db)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let version = role.version + 1;
+    let mut active: org_roles::ActiveModel = role.into();
+    active.permissions = Set(encode(&permissions)?);
+    active.version = Set(version);
+    active.updated_at = Set(clock::now());
+    active.update(&state.db).await?;
+    Ok(RoleDef {
+        name: name.to_owned(),
+        permissions,
+        builtin: false,
+    })
+}
+
+/// Deletes a custom role; members holding it lose it.
+pub async fn delete(state: &AppState, scope: &OrgScope, name: &str) -> AppResult<()> {
+    scope.require(Permission::RolesManage)?;
+    if roles::BUILTIN.contains(&name) {
+        return Err(read_only());
+    }
+    let txn = state.db.begin().await?;
+    let deleted = org_roles::Entity::delete_by_id((scope.org_id(), name.to_owned()))
+        .exec(&txn)
+        .await?;
+    if deleted.rows_affected == 0 {
+        return Err(AppError::not_found());
+    }
+    membership_roles::Entity::delete_many()
+        .filter(membership_roles::Column::OrgId.eq(scope.org_id()))
+        .filter(membership_roles::Column::Role.eq(name))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Replaces a member's roles. Every role must exist; the actor must hold every
+/// permission that the roles added *or removed* grant (so nobody strips an owner
+/// without owning); and the org's last owner keeps the owner role.
+pub async fn set_member_roles(
+    state: &AppState,
+    scope: &OrgScope,
+    user_id: Uuid,
+    role_names: &[String],
+) -> AppResult<Vec<String>> {
+    scope.require(Permission::MembersManage)?;
+    let wanted: BTreeSet<String> = role_names.iter().cloned().collect();
+    let txn = state.db.begin().await?;
+    memberships::Entity::find_by_id((scope.org_id(), user_id))
+        .one(&txn)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let current: BTreeSet<String> = membership_roles::Entity::find()
+        .filter(membership_roles::Column::OrgId.eq(scope.org_id()))
+        .filter(membership_roles::Column::UserId.eq(user_id))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|r| r.role)
+        .collect();
+    for role in wanted.symmetric_difference(&current) {
+        let grants = grants_of(&txn, scope.org_id(), role)
+            .await?
+            .ok_or_else(|| field("roles", format!("unknown role `{role}`")))?;
+        require_all(scope, &grants, &format!("the role `{role}`"))?;
+    }
+    let demotes_owner = current.contains(roles::OWNER) && !wanted.contains(roles::OWNER);
+    if demotes_owner {
+        let owners = membership_roles::Entity::find()
+            .filter(membership_roles::Column::OrgId.eq(scope.org_id()))
+            .filter(membership_roles::Column::Role.eq(roles::OWNER))
+            .count(&txn)
+            .await?;
+        if owners <= 1 {
+            return Err(AppError::new(
+                ErrorKind::Conflict,
+                "an organization must keep at least one owner",
+            ));
+        }
+    }
+    membership_roles::Entity::delete_many()
+        .filter(membership_roles::Column::OrgId.eq(scope.org_id()))
+        .filter(membership_roles::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await?;
+    for role in &wanted {
+        membership_roles::ActiveModel {
+            org_id: Set(scope.org_id()),
+            user_id: Set(user_id),
+            role: Set(role.clone()),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(wanted.into_iter().collect())
+}

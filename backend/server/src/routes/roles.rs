@@ -1,0 +1,66 @@
+//! `/api/v1/orgs/{org}/roles` and members' role assignments.
+
+use actix_web::{web, HttpResponse};
+use attest_core::{authz::roles, AppState};
+use attest_shared::api::{CreateRole, MemberRoles, Page, ReplaceRole, RoleView};
+use uuid::Uuid;
+
+use crate::{extract::ApiJson, middleware::session::InOrg, problem::ApiResult};
+
+fn view(role: roles::RoleDef) -> RoleView {
+    RoleView {
+        name: role.name,
+        permissions: role.permissions,
+        builtin: role.builtin,
+    }
+}
+
+pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let items = roles::list(&state, &org.scope)
+        .await?
+        .into_iter()
+        .map(view)
+        .collect();
+    Ok(HttpResponse::Ok().json(Page::all(items)))
+}
+
+pub async fn create(
+    org: InOrg,
+    state: web::Data<AppState>,
+    ApiJson(body): ApiJson<CreateRole>,
+) -> ApiResult<HttpResponse> {
+    let role = roles::create(&state, &org.scope, &body.name, &body.permissions).await?;
+    Ok(HttpResponse::Created().json(view(role)))
+}
+
+pub async fn replace(
+    org: InOrg,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    ApiJson(body): ApiJson<ReplaceRole>,
+) -> ApiResult<HttpResponse> {
+    let (_, name) = path.into_inner();
+    let role = roles::replace(&state, &org.scope, &name, &body.permissions).await?;
+    Ok(HttpResponse::Ok().json(view(role)))
+}
+
+pub async fn delete(
+    org: InOrg,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (_, name) = path.into_inner();
+    roles::delete(&state, &org.scope, &name).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn set_member_roles(
+    org: InOrg,
+    state: web::Data<AppState>,
+    path: web::Path<(String, Uuid)>,
+    ApiJson(body): ApiJson<MemberRoles>,
+) -> ApiResult<HttpResponse> {
+    let (_, user_id) = path.into_inner();
+    let roles = roles::set_member_roles(&state, &org.scope, user_id, &body.roles).await?;
+    Ok(HttpResponse::Ok().json(MemberRoles { roles }))
+}
