@@ -30,6 +30,7 @@ impl ApiError {
 pub enum Method {
     Get,
     Post,
+    Put,
     Delete,
 }
 
@@ -46,6 +47,7 @@ pub async fn call<B: Serialize, T: DeserializeOwned>(
         let builder: RequestBuilder = match method {
             Method::Get => Request::get(path),
             Method::Post => Request::post(path),
+            Method::Put => Request::put(path),
             Method::Delete => Request::delete(path),
         };
         let builder = match csrf {

@@ -8,8 +8,13 @@ use leptos_router::{
 use crate::{
     components::layout::Layout,
     pages::{
-        accept_invitation::AcceptInvitationPage, account::Account, dashboard::Dashboard, home::Home,
-        not_found::NotFound, sign_in::SignIn,
+        accept_invitation::AcceptInvitationPage,
+        account::Account,
+        dashboard::Dashboard,
+        home::Home,
+        not_found::NotFound,
+        org_admin::{Members, Roles},
+        sign_in::SignIn,
     },
     session::Session,
 };
@@ -31,6 +36,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/dashboard") view=Dashboard/>
                     <Route path=path!("/account") view=Account/>
                     <Route path=path!("/invitations/accept") view=AcceptInvitationPage/>
+                    <Route path=path!("/orgs/:org/members") view=Members/>
+                    <Route path=path!("/orgs/:org/roles") view=Roles/>
                 </Routes>
             </Layout>
         </Router>

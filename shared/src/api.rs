@@ -81,6 +81,9 @@ pub struct CreateOrg {
 pub struct MembershipView {
     pub org: OrgRef,
     pub roles: Vec<String>,
+    /// What those roles let me do there (so clients can hide what would be refused).
+    #[serde(default)]
+    pub permissions: Vec<crate::permissions::Permission>,
 }
 
 /// `GET /api/v1/me`.

@@ -31,7 +31,11 @@ fn DashboardBody() -> impl IntoView {
                     Ok(me) => view! {
                         <ul class="list">
                             {me.memberships.into_iter().map(|m| view! {
-                                <li><strong>{m.org.name}</strong> " · " {m.roles.join(", ")}</li>
+                                <li>
+                                    <strong>{m.org.name}</strong> " · " {m.roles.join(", ")} " · "
+                                    <a href=format!("/orgs/{}/members", m.org.slug)>"Members"</a> " · "
+                                    <a href=format!("/orgs/{}/roles", m.org.slug)>"Roles"</a>
+                                </li>
                             }).collect_view()}
                         </ul>
                     }.into_any(),

@@ -3,4 +3,5 @@ pub mod account;
 pub mod dashboard;
 pub mod home;
 pub mod not_found;
+pub mod org_admin;
 pub mod sign_in;

@@ -2,6 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use attest_core::{
+    authz,
     identity::{sessions, totp},
     tenancy::orgs,
     AppState,
@@ -12,14 +13,15 @@ use uuid::Uuid;
 use crate::{extract::ApiJson, middleware::session::SignedIn, problem::ApiResult, views};
 
 pub async fn me(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let memberships = orgs::memberships_of(&state, signed_in.actor.user_id())
-        .await?
-        .iter()
-        .map(|(org, roles)| MembershipView {
-            org: views::org_ref(org),
-            roles: roles.clone(),
-        })
-        .collect();
+    let mut memberships = Vec::new();
+    for (org, roles) in orgs::memberships_of(&state, signed_in.actor.user_id()).await? {
+        let permissions = authz::granted_in(&state, signed_in.actor.user_id(), org.id).await?;
+        memberships.push(MembershipView {
+            org: views::org_ref(&org),
+            roles,
+            permissions: permissions.into_iter().collect(),
+        });
+    }
     Ok(HttpResponse::Ok().json(Me {
         kind: "user".into(),
         user: Some(views::user(&signed_in.actor.user)),

@@ -29,6 +29,9 @@ async fn an_operator_creates_an_org_and_becomes_its_owner() {
     assert_eq!(me["type"], "user");
     assert_eq!(me["memberships"][0]["org"]["slug"], "acme");
     assert_eq!(me["memberships"][0]["roles"], json!(["owner"]));
+    let permissions = me["memberships"][0]["permissions"].as_array().unwrap();
+    assert_eq!(permissions.len(), 22, "an owner holds every permission");
+    assert!(permissions.contains(&json!("org:delete")));
 
     for by in ["acme", org["id"].as_str().unwrap()] {
         let got: Value = ada.get(&format!("/api/v1/orgs/{by}")).await.json().await.unwrap();

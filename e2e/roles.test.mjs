@@ -1,0 +1,99 @@
+// Members and roles pages: owners see the controls and use them; members without
+// the permission see the same data without controls.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { signInApi } from "./lib/api.mjs";
+import { launchChromium, watchForErrors } from "./lib/browser.mjs";
+import { startAttest } from "./lib/server.mjs";
+
+const artifacts = join(dirname(fileURLToPath(import.meta.url)), "artifacts");
+const PASSWORD = "a quiet violet harbour";
+let server;
+let browser;
+
+before(async () => {
+  server = await startAttest();
+  server.createOperator("ada@example.com", PASSWORD);
+  server.createOperator("carl@example.com", PASSWORD);
+  const ada = await signInApi(server.base, "ada@example.com", PASSWORD);
+  await ada.post("/api/v1/orgs", { slug: "acme", name: "Acme" });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function signIn(email) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.base}/sign-in`);
+  await page.waitForSelector("html[data-hydrated='true']");
+  await page.fill("#email", email);
+  await page.fill("#password", PASSWORD);
+  await page.click("button[type=submit]");
+  await page.waitForURL(`${server.base}/dashboard`);
+  return { context, page };
+}
+
+test("an owner creates a custom role and gives it to a member", async () => {
+  const { context, page } = await signIn("ada@example.com");
+  const errors = watchForErrors(page);
+  await page.click("a:has-text('Roles')");
+  await page.waitForSelector("[data-testid=role-matrix]");
+  await page.fill("#role-name", "reviewer");
+  await page.check("[data-testid=new-role] input[value='controls:read']");
+  await page.check("[data-testid=new-role] input[value='org:read']");
+  await page.click("[data-testid=new-role] button[type=submit]");
+  await page.waitForSelector("[data-testid=role-matrix] th:has-text('reviewer')");
+  await page.screenshot({ path: join(artifacts, "roles.png"), fullPage: true });
+
+  await page.goto(`${server.base}/orgs/acme/members`);
+  const row = page.locator("tr[data-member='ada@example.com']");
+  await row.locator("input[value='reviewer']").check();
+  await row.locator("[data-testid=save-roles]").click();
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll("tr[data-member='ada@example.com'] input[value='reviewer']")].some((i) => i.checked),
+  );
+  const me = await (await page.request.get(`${server.base}/api/v1/me`)).json();
+  assert.deepEqual(me.memberships[0].roles.sort(), ["owner", "reviewer"]);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a member without the permission sees no controls", async () => {
+  // Carl joins acme as an auditor through an invitation accepted over the API.
+  const ada = await signInApi(server.base, "ada@example.com", PASSWORD);
+  const { readdirSync, readFileSync } = await import("node:fs");
+  await ada.post("/api/v1/orgs/acme/invitations", { email: "carl@example.com", roles: ["auditor"] });
+  const dir = join(server.dir, "data", "mail");
+  let token;
+  for (let i = 0; i < 100 && !token; i++) {
+    for (const name of readdirSync(dir)) {
+      const raw = readFileSync(join(dir, name), "utf8").replace(/=\r?\n/g, "").replace(/=3D/g, "=");
+      if (raw.includes("To: carl@example.com")) token = raw.match(/token=([\w-]+)/)[1];
+    }
+    if (!token) await new Promise((r) => setTimeout(r, 100));
+  }
+  const accepted = await fetch(`${server.base}/auth/invitations/accept`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ token, name: "Carl" }),
+  });
+  assert.equal(accepted.status, 200);
+
+  const { context, page } = await signIn("carl@example.com");
+  await page.goto(`${server.base}/orgs/acme/roles`);
+  await page.waitForSelector("[data-testid=role-matrix]");
+  assert.equal(await page.locator("[data-testid=new-role]").count(), 0);
+  assert.equal(await page.locator("[data-testid=delete-role]").count(), 0);
+  await page.goto(`${server.base}/orgs/acme/members`);
+  // Auditors lack members:read: the page shows the server's refusal, and no controls.
+  await page.waitForSelector(".notice.error:has-text('members:read')");
+  assert.equal(await page.locator("[data-testid=save-roles]").count(), 0);
+  await context.close();
+});

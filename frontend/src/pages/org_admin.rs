@@ -1,0 +1,298 @@
+//! An org's members and roles, for the people who manage them. Controls appear
+//! only for those who hold the permission; the server refuses everyone else anyway.
+
+use attest_shared::{
+    api::{Me, MemberRoles, MemberView, Page, RoleView},
+    permissions::Permission,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::{
+    api::{self, Method},
+    components::require_sign_in::RequireSignIn,
+    session::Session,
+};
+
+/// The org slug from the path, and whether I hold `permission` there.
+fn org_and_permissions() -> (Memo<String>, LocalResource<Vec<Permission>>) {
+    let params = use_params_map();
+    let slug = Memo::new(move |_| params.read().get("org").unwrap_or_default());
+    let mine = LocalResource::new(move || {
+        let slug = slug.get();
+        async move {
+            api::get::<Me>("/api/v1/me")
+                .await
+                .ok()
+                .and_then(|me| me.memberships.into_iter().find(|m| m.org.slug == slug))
+                .map(|m| m.permissions)
+                .unwrap_or_default()
+        }
+    });
+    (slug, mine)
+}
+
+#[component]
+pub fn Members() -> impl IntoView {
+    view! {
+        <Title text="Members"/>
+        <RequireSignIn>
+            <MembersBody/>
+        </RequireSignIn>
+    }
+}
+
+#[component]
+fn MembersBody() -> impl IntoView {
+    let session = Session::use_context();
+    let (slug, mine) = org_and_permissions();
+    let can_manage = move || mine.get().is_some_and(|p| p.contains(&Permission::MembersManage));
+    let members = LocalResource::new(move || {
+        let slug = slug.get();
+        async move { api::get::<Page<MemberView>>(&format!("/api/v1/orgs/{slug}/members")).await }
+    });
+    let roles = LocalResource::new(move || {
+        let slug = slug.get();
+        async move { api::get::<Page<RoleView>>(&format!("/api/v1/orgs/{slug}/roles")).await }
+    });
+    let save = Action::new_local(move |(user, roles): &(String, Vec<String>)| {
+        let path = format!("/api/v1/orgs/{}/members/{user}/roles", slug.get_untracked());
+        let body = MemberRoles { roles: roles.clone() };
+        let csrf = session.csrf();
+        async move {
+            let result = api::call::<_, MemberRoles>(Method::Put, &path, Some(&body), csrf.as_deref()).await;
+            members.refetch();
+            result.map(drop)
+        }
+    });
+    let remove = Action::new_local(move |user: &String| {
+        let path = format!("/api/v1/orgs/{}/members/{user}", slug.get_untracked());
+        let csrf = session.csrf();
+        async move {
+            let result = api::call::<(), ()>(Method::Delete, &path, None, csrf.as_deref()).await;
+            members.refetch();
+            result
+        }
+    });
+    let problem = move || {
+        [save.value().get(), remove.value().get()]
+            .into_iter()
+            .flatten()
+            .find_map(|r| r.err())
+            .map(|e| e.detail)
+    };
+
+    view! {
+        <section class="panel">
+            <h1>"Members"</h1>
+            <p class="notice error" role="alert">{problem}</p>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || {
+                    let all_roles: Vec<String> = roles
+                        .get()
+                        .and_then(|r| r.ok())
+                        .map(|p| p.items.into_iter().map(|r| r.name).collect())
+                        .unwrap_or_default();
+                    members.get().map(|page| match page {
+                        Ok(page) => view! {
+                            <table class="table" data-testid="members">
+                                <thead><tr><th>"Member"</th><th>"Roles"</th><th></th></tr></thead>
+                                <tbody>
+                                    {page.items.into_iter().map(|m| {
+                                        let user = m.user_id.to_string();
+                                        let chosen = RwSignal::new(m.roles.clone());
+                                        let user_for_save = user.clone();
+                                        let all_roles = all_roles.clone();
+                                        let email = m.email.clone();
+                                        view! {
+                                            <tr data-member=email>
+                                                <td>{m.name} <br/><span class="muted">{m.email}</span></td>
+                                                <td>
+                                                    <Show when=can_manage fallback=move || chosen.get().join(", ")>
+                                                        {all_roles.iter().map(|role| {
+                                                            let role = role.clone();
+                                                            let checked = chosen.get_untracked().contains(&role);
+                                                            let toggled = role.clone();
+                                                            view! {
+                                                                <label class="check">
+                                                                    <input type="checkbox" value=role.clone() checked=checked
+                                                                        on:change=move |_| chosen.update(|r| {
+                                                                            if let Some(i) = r.iter().position(|x| *x == toggled) {
+                                                                                r.remove(i);
+                                                                            } else {
+                                                                                r.push(toggled.clone());
+                                                                            }
+                                                                        })/>
+                                                                    {role}
+                                                                </label>
+                                                            }
+                                                        }).collect_view()}
+                                                    </Show>
+                                                </td>
+                                                <td>
+                                                    <Show when=can_manage>
+                                                        {
+                                                            let user_for_save = user_for_save.clone();
+                                                            let user_for_remove = user.clone();
+                                                            view! {
+                                                                <button class="button small" data-testid="save-roles"
+                                                                    on:click=move |_| { save.dispatch((user_for_save.clone(), chosen.get_untracked())); }>
+                                                                    "Save"
+                                                                </button>
+                                                                " "
+                                                                <button class="button small ghost" data-testid="remove-member"
+                                                                    on:click=move |_| { remove.dispatch(user_for_remove.clone()); }>
+                                                                    "Remove"
+                                                                </button>
+                                                            }
+                                                        }
+                                                    </Show>
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(e) => view! { <p class="notice error">{e.detail}</p> }.into_any(),
+                    })
+                }}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+pub fn Roles() -> impl IntoView {
+    view! {
+        <Title text="Roles"/>
+        <RequireSignIn>
+            <RolesBody/>
+        </RequireSignIn>
+    }
+}
+
+#[component]
+fn RolesBody() -> impl IntoView {
+    let session = Session::use_context();
+    let (slug, mine) = org_and_permissions();
+    let can_manage = move || mine.get().is_some_and(|p| p.contains(&Permission::RolesManage));
+    let roles = LocalResource::new(move || {
+        let slug = slug.get();
+        async move { api::get::<Page<RoleView>>(&format!("/api/v1/orgs/{slug}/roles")).await }
+    });
+    let (name, set_name) = signal(String::new());
+    let picked = RwSignal::new(Vec::<Permission>::new());
+    let create = Action::new_local(move |_: &()| {
+        let path = format!("/api/v1/orgs/{}/roles", slug.get_untracked());
+        let body = serde_json::json!({
+            "name": name.get_untracked(),
+            "permissions": picked.get_untracked().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        });
+        let csrf = session.csrf();
+        async move {
+            let result = api::call::<_, RoleView>(Method::Post, &path, Some(&body), csrf.as_deref()).await;
+            roles.refetch();
+            result.map(drop)
+        }
+    });
+    let delete = Action::new_local(move |role: &String| {
+        let path = format!("/api/v1/orgs/{}/roles/{role}", slug.get_untracked());
+        let csrf = session.csrf();
+        async move {
+            let result = api::call::<(), ()>(Method::Delete, &path, None, csrf.as_deref()).await;
+            roles.refetch();
+            result
+        }
+    });
+    let problem = move || {
+        [create.value().get(), delete.value().get()]
+            .into_iter()
+            .flatten()
+            .find_map(|r| r.err())
+            .map(|e| e.detail)
+    };
+
+    view! {
+        <section class="panel">
+            <h1>"Roles"</h1>
+            <p class="muted">"What each role may do in this organization."</p>
+            <p class="notice error" role="alert">{problem}</p>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || roles.get().map(|page| match page {
+                    Ok(page) => {
+                        let roles = page.items;
+                        view! {
+                            <div class="scroll">
+                            <table class="table matrix" data-testid="role-matrix">
+                                <thead>
+                                    <tr>
+                                        <th>"Permission"</th>
+                                        {roles.iter().map(|r| {
+                                            let name = r.name.clone();
+                                            let custom = !r.builtin;
+                                            view! {
+                                                <th>
+                                                    {r.name.clone()}
+                                                    <Show when=move || custom && can_manage()>
+                                                        {
+                                                            let name = name.clone();
+                                                            view! {
+                                                                <button class="button small ghost" data-testid="delete-role"
+                                                                    on:click=move |_| { delete.dispatch(name.clone()); }>
+                                                                    "Delete"
+                                                                </button>
+                                                            }
+                                                        }
+                                                    </Show>
+                                                </th>
+                                            }
+                                        }).collect_view()}
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {Permission::ALL.iter().map(|p| view! {
+                                        <tr>
+                                            <td><code>{p.as_str()}</code></td>
+                                            {roles.iter().map(|r| view! {
+                                                <td>{if r.permissions.contains(p) { "✓" } else { "" }}</td>
+                                            }).collect_view()}
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            </div>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <p class="notice error">{e.detail}</p> }.into_any(),
+                })}
+            </Suspense>
+            <Show when=can_manage>
+                <h2>"New role"</h2>
+                <form class="form" data-testid="new-role" on:submit=move |ev: leptos::ev::SubmitEvent| {
+                    ev.prevent_default();
+                    create.dispatch(());
+                }>
+                    <label for="role-name">"Name"</label>
+                    <input id="role-name" on:input=move |ev| set_name.set(event_target_value(&ev))/>
+                    <div class="checks">
+                        {Permission::ALL.iter().map(|p| {
+                            let p = *p;
+                            view! {
+                                <label class="check">
+                                    <input type="checkbox" value=p.as_str()
+                                        on:change=move |_| picked.update(|v| {
+                                            if let Some(i) = v.iter().position(|x| *x == p) { v.remove(i); } else { v.push(p); }
+                                        })/>
+                                    {p.as_str()}
+                                </label>
+                            }
+                        }).collect_view()}
+                    </div>
+                    <button type="submit" class="button primary">"Create role"</button>
+                </form>
+            </Show>
+        </section>
+    }
+}
