@@ -217,4 +217,8 @@ pub struct ReplaceRole {
 #[serde(deny_unknown_fields)]
 pub struct MemberRoles {
     pub roles: Vec<String>,
+    /// Auditor-only memberships may end by themselves: after this time the
+    /// membership grants nothing. `null` or absent: no end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }

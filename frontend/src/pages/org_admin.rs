@@ -58,7 +58,10 @@ fn MembersBody() -> impl IntoView {
     });
     let save = Action::new_local(move |(user, roles): &(String, Vec<String>)| {
         let path = format!("/api/v1/orgs/{}/members/{user}/roles", slug.get_untracked());
-        let body = MemberRoles { roles: roles.clone() };
+        let body = MemberRoles {
+            roles: roles.clone(),
+            expires_at: None,
+        };
         let csrf = session.csrf();
         async move {
             let result = api::call::<_, MemberRoles>(Method::Put, &path, Some(&body), csrf.as_deref()).await;

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use attest_shared::{error::FieldError, permissions::Permission, roles};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, PaginatorTrait as _,
-    QueryFilter as _, QueryOrder as _, Set, TransactionTrait as _,
+    prelude::DateTimeWithTimeZone, ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait,
+    EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, Set, TransactionTrait as _,
 };
 use uuid::Uuid;
 
@@ -221,16 +221,28 @@ pub async fn delete(state: &AppState, scope: &OrgScope, name: &str) -> AppResult
 /// Replaces a member's roles. Every role must exist; the actor must hold every
 /// permission that the roles added *or removed* grant (so nobody strips an owner
 /// without owning); and the org's last owner keeps the owner role.
+///
+/// `expires_at` ends the membership at that time; only an auditor-only membership
+/// may carry one (time-boxed external auditors).
 pub async fn set_member_roles(
     state: &AppState,
     scope: &OrgScope,
     user_id: Uuid,
     role_names: &[String],
+    expires_at: Option<DateTimeWithTimeZone>,
 ) -> AppResult<Vec<String>> {
     scope.require(Permission::MembersManage)?;
     let wanted: BTreeSet<String> = role_names.iter().cloned().collect();
+    if let Some(until) = expires_at {
+        if wanted.iter().any(|r| r != roles::AUDITOR) || wanted.is_empty() {
+            return Err(field("expires_at", "only an auditor-only membership may expire"));
+        }
+        if until <= clock::now() {
+            return Err(field("expires_at", "must lie in the future"));
+        }
+    }
     let txn = state.db.begin().await?;
-    memberships::Entity::find_by_id((scope.org_id(), user_id))
+    let membership = memberships::Entity::find_by_id((scope.org_id(), user_id))
         .one(&txn)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -267,6 +279,11 @@ pub async fn set_member_roles(
         .filter(membership_roles::Column::UserId.eq(user_id))
         .exec(&txn)
         .await?;
+    if membership.expires_at != expires_at {
+        let mut active: memberships::ActiveModel = membership.into();
+        active.expires_at = Set(expires_at);
+        active.update(&txn).await?;
+    }
     for role in &wanted {
         membership_roles::ActiveModel {
             org_id: Set(scope.org_id()),

@@ -61,6 +61,10 @@ pub async fn set_member_roles(
     ApiJson(body): ApiJson<MemberRoles>,
 ) -> ApiResult<HttpResponse> {
     let (_, user_id) = path.into_inner();
-    let roles = roles::set_member_roles(&state, &org.scope, user_id, &body.roles).await?;
-    Ok(HttpResponse::Ok().json(MemberRoles { roles }))
+    let expires_at = body.expires_at.map(|t| t.fixed_offset());
+    let roles = roles::set_member_roles(&state, &org.scope, user_id, &body.roles, expires_at).await?;
+    Ok(HttpResponse::Ok().json(MemberRoles {
+        roles,
+        expires_at: body.expires_at,
+    }))
 }

@@ -225,3 +225,59 @@ async fn the_last_owner_cannot_be_demoted() {
     let olga_browser = login(&w.app, "olga@example.com", PASSWORD).await;
     assert_problem(set_roles(&olga_browser, olga, &["admin"]).await, 409, "conflict").await;
 }
+
+#[tokio::test]
+async fn an_auditor_membership_expires_and_then_grants_nothing() {
+    let w = acme().await;
+    let aud = w
+        .app
+        .add_member(w.org, "aud@example.com", PASSWORD, &["auditor"])
+        .await;
+    let auditor = login(&w.app, "aud@example.com", PASSWORD).await;
+    assert_eq!(auditor.get("/api/v1/orgs/acme").await.status(), 200);
+
+    let path = format!("/api/v1/orgs/acme/members/{aud}/roles");
+    let soon = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let res = w
+        .ada
+        .send(
+            Method::PUT,
+            &path,
+            Some(json!({"roles": ["auditor", "contributor"], "expires_at": soon})),
+        )
+        .await;
+    let body = assert_problem(res, 400, "validation_failed").await;
+    assert_eq!(
+        body["errors"][0]["field"], "expires_at",
+        "only auditors are time-boxed"
+    );
+    let past = chrono::Utc::now() - chrono::Duration::seconds(5);
+    let res = w
+        .ada
+        .send(
+            Method::PUT,
+            &path,
+            Some(json!({"roles": ["auditor"], "expires_at": past})),
+        )
+        .await;
+    assert_problem(res, 400, "validation_failed").await;
+
+    let res = w
+        .ada
+        .send(
+            Method::PUT,
+            &path,
+            Some(json!({"roles": ["auditor"], "expires_at": soon})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        auditor.get("/api/v1/orgs/acme").await.status(),
+        200,
+        "until it expires"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_problem(auditor.get("/api/v1/orgs/acme").await, 404, "not_found").await;
+    let me: Value = auditor.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me["memberships"], json!([]));
+}
