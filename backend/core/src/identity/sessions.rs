@@ -48,10 +48,14 @@ pub struct LiveSession {
 }
 
 impl LiveSession {
-    /// When this session ends unless used again (idle) or at the latest (absolute).
     pub fn expires_at(&self, state: &AppState) -> DateTimeWithTimeZone {
-        idle_deadline(&self.session, state.config.session_idle).min(self.session.expires_at)
+        ends_at(&self.session, state.config.session_idle)
     }
+}
+
+/// When a session ends unless used again (idle) or at the latest (absolute).
+pub fn ends_at(session: &sessions::Model, idle: Duration) -> DateTimeWithTimeZone {
+    idle_deadline(session, idle).min(session.expires_at)
 }
 
 fn idle_deadline(session: &sessions::Model, idle: Duration) -> DateTimeWithTimeZone {

@@ -36,7 +36,7 @@ pub async fn list_sessions(signed_in: SignedIn, state: web::Data<AppState>) -> A
         .await?
         .iter()
         .map(|s| {
-            let expires = attest_core::clock::after(s.last_seen_at, idle).min(s.expires_at);
+            let expires = sessions::ends_at(s, idle);
             views::session(s, expires, s.id == current)
         })
         .collect();

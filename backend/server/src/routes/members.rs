@@ -40,7 +40,7 @@ pub async fn list_sessions(org: InOrg, state: web::Data<AppState>) -> ApiResult<
         .await?
         .iter()
         .map(|(s, user)| {
-            let expires = attest_core::clock::after(s.last_seen_at, idle).min(s.expires_at);
+            let expires = sessions::ends_at(s, idle);
             OrgSessionView {
                 session: views::session(s, expires, s.id == current),
                 user_id: user.id,

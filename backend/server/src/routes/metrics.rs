@@ -25,7 +25,7 @@ pub async fn metrics(
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or_default();
-        if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
+        if !attest_core::crypto::constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
             return Err(ApiError(AppError::new(
                 ErrorKind::Unauthenticated,
                 "a valid metrics token is required",
@@ -50,9 +50,4 @@ fn record_pool(metrics: &Metrics, state: &AppState) {
         .get_or_create(&PoolLabels { state: "in_use" })
         .set(i64::from(size.saturating_sub(idle)));
     metrics.db_max_connections.set(i64::from(max));
-}
-
-/// Compares without an early exit, so timing does not reveal how much matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
