@@ -25,6 +25,20 @@ impl Session {
         self.0.get_untracked().flatten().map(|s| s.csrf_token)
     }
 
+    /// An unsafe call as this session (its CSRF token attached); the answer body
+    /// is not needed.
+    pub async fn send<B: serde::Serialize>(
+        self,
+        method: api::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<(), api::ApiError> {
+        let csrf = self.csrf();
+        api::call::<B, serde_json::Value>(method, path, body, csrf.as_deref())
+            .await
+            .map(drop)
+    }
+
     /// Asks the server who is signed in (called on every page that needs it, so a
     /// revoked session is noticed on the next navigation).
     pub async fn refresh(self) -> Option<SessionStatus> {

@@ -1,10 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_navigate};
 
-use crate::{
-    api::{self, Method},
-    session::Session,
-};
+use crate::{api::Method, session::Session};
 
 /// The frame around every page: brand, navigation, content. The navigation shows
 /// who is signed in once a page has checked (public pages do not ask the server,
@@ -14,12 +11,9 @@ pub fn Layout(children: Children) -> impl IntoView {
     let session = Session::use_context();
     let signed_in = move || session.0.get().flatten();
     let navigate = use_navigate();
-    let sign_out = Action::new_local(move |_: &()| {
-        let csrf = session.csrf();
-        async move {
-            let _ = api::call::<(), ()>(Method::Post, "/auth/logout", None, csrf.as_deref()).await;
-            session.0.set(Some(None));
-        }
+    let sign_out = Action::new_local(move |_: &()| async move {
+        let _ = session.send::<()>(Method::Post, "/auth/logout", None).await;
+        session.0.set(Some(None));
     });
     Effect::new(move |_| {
         if sign_out.value().get().is_some() {

@@ -27,26 +27,22 @@ fn Sessions() -> impl IntoView {
     let sessions = LocalResource::new(|| api::get::<Page<SessionView>>("/api/v1/me/sessions"));
     let revoke = Action::new_local(move |id: &Uuid| {
         let path = format!("/api/v1/me/sessions/{id}");
-        let csrf = session.csrf();
         async move {
-            let result = api::call::<(), ()>(Method::Delete, &path, None, csrf.as_deref()).await;
+            let result = session.send::<()>(Method::Delete, &path, None).await;
             sessions.refetch();
             result
         }
     });
     let navigate = use_navigate();
-    let everywhere = Action::new_local(move |_: &()| {
-        let csrf = session.csrf();
-        async move {
-            let list = api::get::<Page<SessionView>>("/api/v1/me/sessions").await?;
-            for other in list.items.iter().filter(|s| !s.current) {
-                let path = format!("/api/v1/me/sessions/{}", other.id);
-                api::call::<(), ()>(Method::Delete, &path, None, csrf.as_deref()).await?;
-            }
-            api::call::<(), ()>(Method::Post, "/auth/logout", None, csrf.as_deref()).await?;
-            session.0.set(Some(None));
-            Ok::<_, api::ApiError>(())
+    let everywhere = Action::new_local(move |_: &()| async move {
+        let list = api::get::<Page<SessionView>>("/api/v1/me/sessions").await?;
+        for other in list.items.iter().filter(|s| !s.current) {
+            let path = format!("/api/v1/me/sessions/{}", other.id);
+            session.send::<()>(Method::Delete, &path, None).await?;
         }
+        session.send::<()>(Method::Post, "/auth/logout", None).await?;
+        session.0.set(Some(None));
+        Ok::<_, api::ApiError>(())
     });
     Effect::new(move |_| {
         if let Some(Ok(())) = everywhere.value().get() {

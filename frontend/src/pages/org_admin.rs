@@ -62,18 +62,16 @@ fn MembersBody() -> impl IntoView {
             roles: roles.clone(),
             expires_at: None,
         };
-        let csrf = session.csrf();
         async move {
-            let result = api::call::<_, MemberRoles>(Method::Put, &path, Some(&body), csrf.as_deref()).await;
+            let result = session.send(Method::Put, &path, Some(&body)).await;
             members.refetch();
-            result.map(drop)
+            result
         }
     });
     let remove = Action::new_local(move |user: &String| {
         let path = format!("/api/v1/orgs/{}/members/{user}", slug.get_untracked());
-        let csrf = session.csrf();
         async move {
-            let result = api::call::<(), ()>(Method::Delete, &path, None, csrf.as_deref()).await;
+            let result = session.send::<()>(Method::Delete, &path, None).await;
             members.refetch();
             result
         }
@@ -193,18 +191,16 @@ fn RolesBody() -> impl IntoView {
             "name": name.get_untracked(),
             "permissions": picked.get_untracked().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         });
-        let csrf = session.csrf();
         async move {
-            let result = api::call::<_, RoleView>(Method::Post, &path, Some(&body), csrf.as_deref()).await;
+            let result = session.send(Method::Post, &path, Some(&body)).await;
             roles.refetch();
-            result.map(drop)
+            result
         }
     });
     let delete = Action::new_local(move |role: &String| {
         let path = format!("/api/v1/orgs/{}/roles/{role}", slug.get_untracked());
-        let csrf = session.csrf();
         async move {
-            let result = api::call::<(), ()>(Method::Delete, &path, None, csrf.as_deref()).await;
+            let result = session.send::<()>(Method::Delete, &path, None).await;
             roles.refetch();
             result
         }
