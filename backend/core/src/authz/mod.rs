@@ -100,10 +100,18 @@ pub async fn granted_in(state: &AppState, user_id: Uuid, org_id: Uuid) -> AppRes
         .filter(membership_roles::Column::UserId.eq(user_id))
         .all(&state.db)
         .await?;
+    // Built-in roles are known; custom ones come from one query, only when needed.
     let mut granted = BTreeSet::new();
+    let mut custom_names = Vec::new();
     for row in role_rows {
-        if let Some(grants) = roles::grants_of(&state.db, org_id, &row.role).await? {
-            granted.extend(grants);
+        match attest_shared::roles::builtin_grants(&row.role) {
+            Some(grants) => granted.extend(grants),
+            None => custom_names.push(row.role),
+        }
+    }
+    if !custom_names.is_empty() {
+        for role in roles::custom_in(&state.db, org_id, &custom_names).await? {
+            granted.extend(role.permissions);
         }
     }
     Ok(granted)

@@ -102,6 +102,26 @@ fn encode(permissions: &[Permission]) -> AppResult<String> {
         .map_err(AppError::internal)
 }
 
+/// The org's custom roles among `names`, in one query.
+pub async fn custom_in<C: ConnectionTrait>(
+    db: &C,
+    org_id: Uuid,
+    names: &[String],
+) -> AppResult<Vec<RoleDef>> {
+    Ok(org_roles::Entity::find()
+        .filter(org_roles::Column::OrgId.eq(org_id))
+        .filter(org_roles::Column::Name.is_in(names.iter().cloned()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| RoleDef {
+            permissions: decode(&r.permissions),
+            name: r.name,
+            builtin: false,
+        })
+        .collect())
+}
+
 /// The built-in roles, then the org's custom roles by name.
 pub async fn list(state: &AppState, scope: &OrgScope) -> AppResult<Vec<RoleDef>> {
     scope.require(Permission::OrgRead)?;
