@@ -1,28 +1,20 @@
 //! Last line of defence around every handler: a panic becomes an opaque `500`
 //! problem (the process and its worker live on), and a handler that takes longer
-//! than `ATTEST_REQUEST_TIMEOUT_SECONDS` to produce its response is answered `503`.
-//!
-//! Actix routes by mutating the request it owns, so no middleware may keep a copy
-//! of it across the call. The answer is therefore rendered here, complete with the
-//! request id and security headers, and handed up as an error carrying it.
+//! than `ATTEST_REQUEST_TIMEOUT_SECONDS` to produce its response is answered `503`
+//! (rendered complete by [`EarlyAnswer`]).
 
 use std::{panic::AssertUnwindSafe, time::Duration};
 
 use actix_web::{
     body::MessageBody,
     dev::{ServiceRequest, ServiceResponse},
-    error::InternalError,
     middleware::Next,
-    web, HttpMessage as _, ResponseError as _,
+    web,
 };
 use attest_core::{AppError, ErrorKind};
 use futures_util::FutureExt as _;
 
-use super::{
-    request_id,
-    security_headers::{self, CspNonce, Hsts},
-};
-use crate::problem::ApiError;
+use super::early_answer::EarlyAnswer;
 
 /// How long a handler may take to produce its response head.
 #[derive(Clone, Copy, Debug)]
@@ -35,12 +27,7 @@ pub async fn middleware(
     let timeout = req
         .app_data::<web::Data<RequestTimeout>>()
         .map_or(Duration::from_secs(30), |t| t.0);
-    let hsts = req.app_data::<web::Data<Hsts>>().is_some_and(|h| h.0);
-    let nonce = req
-        .extensions()
-        .get::<CspNonce>()
-        .map(|n| n.0.clone())
-        .unwrap_or_default();
+    let answer = EarlyAnswer::of(&req);
 
     let guarded = AssertUnwindSafe(next.call(req)).catch_unwind();
     let error = match tokio::time::timeout(timeout, guarded).await {
@@ -59,11 +46,7 @@ pub async fn middleware(
             AppError::new(ErrorKind::Unavailable, "the request took too long; retry later")
         }
     };
-    let kind = error.kind;
-    let mut response = ApiError(error).error_response();
-    security_headers::apply(response.headers_mut(), &nonce, hsts);
-    request_id::stamp(response.headers_mut());
-    Err(InternalError::from_response(kind.code(), response).into())
+    Err(answer.error(error, |_| {}))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! routes that need a signed-in user; [`client_ip`] resolves the client address.
 
 pub mod client_ip;
+pub mod early_answer;
 pub mod guard;
 pub mod observe;
 pub mod problem_fallback;

@@ -14,7 +14,7 @@ use actix_web::{
     dev::{ServiceRequest, ServiceResponse},
     http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER},
     middleware::Next,
-    web, HttpMessage as _, ResponseError as _,
+    web,
 };
 use attest_core::{AppError, ErrorKind};
 use governor::{
@@ -24,12 +24,7 @@ use governor::{
     Quota, RateLimiter,
 };
 
-use super::{
-    client_ip::client_ip,
-    request_id,
-    security_headers::{self, CspNonce, Hsts},
-};
-use crate::problem::ApiError;
+use super::{client_ip::client_ip, early_answer::EarlyAnswer};
 
 /// The state of one bucket after a request was counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,24 +146,14 @@ pub async fn middleware(
     let key = client_ip(req.request()).map_or_else(|| "unknown".to_owned(), |ip: IpAddr| ip.to_string());
     let decision = limiter.0.check(&key);
     if !decision.allowed {
-        // Rendered here, complete, like `guard` does: see its notes on why.
-        let hsts = req.app_data::<web::Data<Hsts>>().is_some_and(|h| h.0);
-        let nonce = req
-            .extensions()
-            .get::<CspNonce>()
-            .map(|n| n.0.clone())
-            .unwrap_or_default();
-        let mut response = ApiError(AppError::new(
+        let error = AppError::new(
             ErrorKind::RateLimited,
             format!("too many requests; retry in {} s", decision.retry_after),
-        ))
-        .error_response();
-        let headers = response.headers_mut();
-        stamp(headers, &decision);
-        headers.insert(RETRY_AFTER, HeaderValue::from(decision.retry_after));
-        security_headers::apply(headers, &nonce, hsts);
-        request_id::stamp(headers);
-        return Err(actix_web::error::InternalError::from_response("rate_limited", response).into());
+        );
+        return Err(EarlyAnswer::of(&req).error(error, |headers| {
+            stamp(headers, &decision);
+            headers.insert(RETRY_AFTER, HeaderValue::from(decision.retry_after));
+        }));
     }
     let mut res = next.call(req).await?;
     stamp(res.headers_mut(), &decision);
