@@ -15,7 +15,6 @@ use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use uuid::Uuid;
 
 use crate::{
-    clock,
     store::entities::{membership_roles, memberships, orgs},
     Actor, AppError, AppResult, AppState, ErrorKind,
 };
@@ -91,7 +90,7 @@ pub async fn granted_in(state: &AppState, user_id: Uuid, org_id: Uuid) -> AppRes
     let membership = memberships::Entity::find_by_id((org_id, user_id))
         .one(&state.db)
         .await?;
-    let live = membership.is_some_and(|m| m.expires_at.is_none_or(|until| until > clock::now()));
+    let live = membership.as_ref().is_some_and(crate::tenancy::members::is_live);
     if !live {
         return Ok(BTreeSet::new());
     }

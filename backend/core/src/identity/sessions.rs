@@ -170,6 +170,21 @@ pub async fn revoke(state: &AppState, session: sessions::Model) -> AppResult<()>
     Ok(())
 }
 
+/// Revokes every live session of a user (inside the caller's transaction);
+/// returns how many there were.
+pub async fn revoke_all_of<C: sea_orm::ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<u64> {
+    Ok(sessions::Entity::update_many()
+        .col_expr(
+            sessions::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(clock::now()),
+        )
+        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// The live sessions of the org's members, for org admins.
 pub async fn list_for_org(
     state: &AppState,

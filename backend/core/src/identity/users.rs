@@ -8,11 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::passwords;
-use crate::{
-    clock,
-    store::entities::{sessions, users},
-    AppError, AppResult, AppState, ErrorKind,
-};
+use crate::{clock, store::entities::users, AppError, AppResult, AppState, ErrorKind};
 
 /// Emails are compared and stored trimmed and lowercased.
 pub fn normalize_email(email: &str) -> String {
@@ -72,13 +68,7 @@ pub async fn disable(state: &AppState, email: &str) -> AppResult<u64> {
     active.disabled_at = Set(Some(now));
     active.updated_at = Set(now);
     active.update(&txn).await?;
-    let revoked = sessions::Entity::update_many()
-        .col_expr(sessions::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
-        .filter(sessions::Column::UserId.eq(user.id))
-        .filter(sessions::Column::RevokedAt.is_null())
-        .exec(&txn)
-        .await?
-        .rows_affected;
+    let revoked = super::sessions::revoke_all_of(&txn, user.id).await?;
     txn.commit().await?;
     Ok(revoked)
 }

@@ -10,9 +10,14 @@ use uuid::Uuid;
 use crate::{
     authz::OrgScope,
     clock,
-    store::entities::{membership_roles, memberships, sessions, users},
+    store::entities::{membership_roles, memberships, users},
     AppError, AppResult, AppState, ErrorKind,
 };
+
+/// Whether a membership still counts: it has no end, or has not reached it.
+pub fn is_live(membership: &memberships::Model) -> bool {
+    membership.expires_at.is_none_or(|until| until > clock::now())
+}
 
 /// A member as the members list shows them.
 #[derive(Debug, Clone)]
@@ -119,16 +124,7 @@ pub async fn remove(state: &AppState, scope: &OrgScope, user_id: Uuid) -> AppRes
         .await?
         .is_some_and(|u| u.is_operator);
     let sessions_revoked = if remaining == 0 && !is_operator {
-        sessions::Entity::update_many()
-            .col_expr(
-                sessions::Column::RevokedAt,
-                sea_orm::sea_query::Expr::value(clock::now()),
-            )
-            .filter(sessions::Column::UserId.eq(user_id))
-            .filter(sessions::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?
-            .rows_affected
+        crate::identity::sessions::revoke_all_of(&txn, user_id).await?
     } else {
         0
     };

@@ -203,7 +203,6 @@ pub async fn list_visible(state: &AppState, actor: &Actor) -> AppResult<Vec<orgs
 
 /// The user's live memberships: each org with the user's role names, by slug.
 pub async fn memberships_of(state: &AppState, user_id: Uuid) -> AppResult<Vec<(orgs::Model, Vec<String>)>> {
-    let now = clock::now();
     let rows = memberships::Entity::find()
         .filter(memberships::Column::UserId.eq(user_id))
         .find_also_related(orgs::Entity)
@@ -219,7 +218,7 @@ pub async fn memberships_of(state: &AppState, user_id: Uuid) -> AppResult<Vec<(o
     }
     let mut result: Vec<_> = rows
         .into_iter()
-        .filter(|(m, _)| m.expires_at.is_none_or(|until| until > now))
+        .filter(|(m, _)| super::members::is_live(m))
         .filter_map(|(_, org)| org)
         .filter(|org| org.deleted_at.is_none())
         .map(|org| {
