@@ -186,12 +186,23 @@ async fn the_outbox_keeps_mail_while_smtp_is_down_and_sends_it_when_smtp_returns
         Duration::from_secs(30),
     )
     .await;
-    let rows = attest_core::store::entities::mail_outbox::Entity::find()
-        .all(&app.state.db)
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 1);
-    assert!(rows[0].sent_at.is_some());
+    // The worker records the delivery just after SMTP accepted it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = attest_core::store::entities::mail_outbox::Entity::find()
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1, "one message, delivered once");
+        if rows[0].sent_at.is_some() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the delivery was never recorded: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 use sea_orm::EntityTrait as _;
