@@ -292,16 +292,16 @@ async fn another_users_session_cannot_be_revoked() {
 
 #[tokio::test]
 async fn an_idle_session_expires_to_the_second() {
-    let app = spawn_app_with(&[("ATTEST_SESSION_IDLE_SECONDS", "1")]).await;
+    let app = spawn_app_with(&[("ATTEST_SESSION_IDLE_SECONDS", "2")]).await;
     app.create_operator("ada@example.com", PASSWORD).await;
     let browser = login(&app, "ada@example.com", PASSWORD).await;
-    // Activity keeps it alive past the idle timeout...
-    for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(400)).await;
+    // Activity keeps it alive well past the idle timeout...
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(700)).await;
         assert_eq!(browser.get("/api/v1/me").await.status(), 200);
     }
     // ...and idleness ends it.
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    tokio::time::sleep(Duration::from_millis(2300)).await;
     assert_problem(browser.get("/api/v1/me").await, 401, "unauthenticated").await;
 }
 
