@@ -46,11 +46,22 @@ test("an owner creates a custom role and gives it to a member", async () => {
   await page.click("a:has-text('Roles')");
   await page.waitForSelector("[data-testid=role-matrix]");
   await page.fill("#role-name", "reviewer");
-  await page.check("[data-testid=new-role] input[value='controls:read']");
-  await page.check("[data-testid=new-role] input[value='org:read']");
-  await page.click("[data-testid=new-role] button[type=submit]");
+  await page.check("[data-testid=role-form] input[value='controls:read']");
+  await page.check("[data-testid=role-form] input[value='org:read']");
+  await page.click("[data-testid=role-form] button[type=submit]");
   await page.waitForSelector("[data-testid=role-matrix] th:has-text('reviewer')");
   await page.screenshot({ path: join(artifacts, "roles.png"), fullPage: true });
+
+  // Edit it: the form shows what it grants; the change is saved against the version shown.
+  await page.click("[data-testid=role-matrix] th:has-text('reviewer') [data-testid=edit-role]");
+  assert.ok(await page.isChecked("[data-testid=role-form] input[value='controls:read']"));
+  await page.check("[data-testid=role-form] input[value='evidence:read']");
+  await page.click("[data-testid=role-form] button[type=submit]");
+  await page.waitForSelector("h2:has-text('New role')");
+  const roles = await (await page.request.get(`${server.base}/api/v1/orgs/acme/roles`)).json();
+  const reviewer = roles.items.find((r) => r.name === "reviewer");
+  assert.deepEqual(reviewer.permissions.sort(), ["controls:read", "evidence:read", "org:read"]);
+  assert.equal(reviewer.version, 2);
 
   await page.goto(`${server.base}/orgs/acme/members`);
   const row = page.locator("tr[data-member='ada@example.com']");
@@ -89,8 +100,9 @@ test("a member without the permission sees no controls", async () => {
   const { context, page } = await signIn("carl@example.com");
   await page.goto(`${server.base}/orgs/acme/roles`);
   await page.waitForSelector("[data-testid=role-matrix]");
-  assert.equal(await page.locator("[data-testid=new-role]").count(), 0);
+  assert.equal(await page.locator("[data-testid=role-form]").count(), 0);
   assert.equal(await page.locator("[data-testid=delete-role]").count(), 0);
+  assert.equal(await page.locator("[data-testid=edit-role]").count(), 0);
   await page.goto(`${server.base}/orgs/acme/members`);
   // Auditors lack members:read: the page shows the server's refusal, and no controls.
   await page.waitForSelector(".notice.error:has-text('members:read')");

@@ -34,12 +34,12 @@ pub enum Method {
     Delete,
 }
 
-/// Calls `path` and decodes a JSON answer (`()` for `204`).
+/// Calls `path` with extra `headers` and decodes a JSON answer (`()` for `204`).
 pub async fn call<B: Serialize, T: DeserializeOwned>(
     method: Method,
     path: &str,
     body: Option<&B>,
-    csrf: Option<&str>,
+    headers: &[(&str, &str)],
 ) -> Result<T, ApiError> {
     #[cfg(feature = "hydrate")]
     {
@@ -50,10 +50,9 @@ pub async fn call<B: Serialize, T: DeserializeOwned>(
             Method::Put => Request::put(path),
             Method::Delete => Request::delete(path),
         };
-        let builder = match csrf {
-            Some(token) => builder.header("X-CSRF-Token", token),
-            None => builder,
-        };
+        let builder = headers
+            .iter()
+            .fold(builder, |builder, (name, value)| builder.header(name, value));
         let request = match body {
             Some(body) => builder.json(body),
             None => builder.build(),
@@ -83,11 +82,11 @@ pub async fn call<B: Serialize, T: DeserializeOwned>(
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = (method, path, body.map(|_| ()), csrf);
+        let _ = (method, path, body.map(|_| ()), headers);
         Err(ApiError::network("requests run in the browser only".into()))
     }
 }
 
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    call::<(), T>(Method::Get, path, None, None).await
+    call::<(), T>(Method::Get, path, None, &[]).await
 }

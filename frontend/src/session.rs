@@ -33,8 +33,36 @@ impl Session {
         path: &str,
         body: Option<&B>,
     ) -> Result<(), api::ApiError> {
+        self.send_with(method, path, body, None).await
+    }
+
+    /// Replaces a versioned resource only if it is still at `version`, the one
+    /// the page showed (`If-Match`): a change someone else made meanwhile is
+    /// reported (`412`) rather than overwritten.
+    pub async fn replace<B: serde::Serialize>(
+        self,
+        path: &str,
+        body: &B,
+        version: i32,
+    ) -> Result<(), api::ApiError> {
+        self.send_with(api::Method::Put, path, Some(body), Some(version))
+            .await
+    }
+
+    async fn send_with<B: serde::Serialize>(
+        self,
+        method: api::Method,
+        path: &str,
+        body: Option<&B>,
+        if_match: Option<i32>,
+    ) -> Result<(), api::ApiError> {
         let csrf = self.csrf();
-        api::call::<B, serde_json::Value>(method, path, body, csrf.as_deref())
+        let etag = if_match.map(|v| format!("\"{v}\""));
+        let headers: Vec<(&str, &str)> = [("X-CSRF-Token", csrf.as_deref()), ("If-Match", etag.as_deref())]
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value?)))
+            .collect();
+        api::call::<B, serde_json::Value>(method, path, body, &headers)
             .await
             .map(drop)
     }

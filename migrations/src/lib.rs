@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_identity_core;
 mod m20261123_000002_custom_roles;
+mod m20261123_000003_policy_version;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_identity_core::Migration),
             Box::new(m20261123_000002_custom_roles::Migration),
+            Box::new(m20261123_000003_policy_version::Migration),
         ]
     }
 }

@@ -116,6 +116,11 @@ pub struct MemberView {
     pub name: String,
     pub roles: Vec<String>,
     pub joined_at: DateTime<Utc>,
+    /// When a time-boxed (auditor) membership ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// For `If-Match` on `PUT …/members/{user_id}/roles` (ETag `"<version>"`).
+    pub version: i32,
 }
 
 /// A member's session as org admins see it (`GET /api/v1/orgs/{org}/sessions`).
@@ -195,6 +200,8 @@ pub struct RoleView {
     pub name: String,
     pub permissions: Vec<crate::permissions::Permission>,
     pub builtin: bool,
+    /// For `If-Match` on `PUT …/roles/{name}` (ETag `"<version>"`).
+    pub version: i32,
 }
 
 /// `POST /api/v1/orgs/{org}/roles`.
@@ -221,4 +228,13 @@ pub struct MemberRoles {
     /// membership grants nothing. `null` or absent: no end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The answer to `PUT /api/v1/orgs/{org}/members/{user_id}/roles`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AssignedRoles {
+    pub roles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    pub version: i32,
 }

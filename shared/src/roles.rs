@@ -10,6 +10,11 @@ pub const AUDITOR: &str = "auditor";
 
 pub const BUILTIN: [&str; 5] = [OWNER, ADMIN, COMPLIANCE_MANAGER, CONTRIBUTOR, AUDITOR];
 
+/// The platform role of `attest admin create` users, in the `platform` domain: it
+/// lets operators see every org, and do nothing in one unless they are members.
+pub const OPERATOR: &str = "operator";
+pub const OPERATOR_GRANTS: &[Permission] = &[OrgRead];
+
 const COMPLIANCE_MANAGER_GRANTS: &[Permission] = &[
     OrgRead,
     MembersRead,

@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod error;
 pub mod identity;
 pub mod mail;
+pub mod precondition;
 pub mod store;
 pub mod tenancy;
 
@@ -29,6 +30,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub key: crypto::ServerKey,
     pub config: Arc<CoreConfig>,
+    /// Compiled authorization decisions, per org (one cache per instance).
+    pub decisions: Arc<authz::decisions::Decisions>,
 }
 
 impl AppState {
@@ -37,6 +40,7 @@ impl AppState {
             db,
             key,
             config: Arc::new(config),
+            decisions: Arc::default(),
         }
     }
 }

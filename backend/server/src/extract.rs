@@ -3,7 +3,7 @@
 use std::{future::Future, pin::Pin};
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpMessage as _, HttpRequest};
-use attest_core::{AppError, ErrorKind};
+use attest_core::{precondition::Expected, AppError, ErrorKind};
 use attest_shared::error::FieldError;
 use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
@@ -102,33 +102,54 @@ fn field_error(path: &str, err: &serde_json::Error) -> AppError {
     AppError::validation(vec![FieldError { field, message }])
 }
 
-/// `If-Match` on an update: required (`428` without); `*` or the resource's ETag.
-pub struct IfMatch(pub attest_core::tenancy::orgs::Expected);
+/// `If-Match` on an update that requires it (`428` without): `*` or the ETag read.
+pub struct IfMatch(pub Expected);
+
+/// `If-Match` on a whole-value replacement that needs none but honours one when
+/// sent (CONTRACT.md: `PUT …/roles/{name}`, `PUT …/members/{user_id}/roles`).
+pub struct IfMatchWhenSent(pub Expected);
+
+/// The `If-Match` header as an expectation, if sent; a tag naming no version can
+/// match none (`412`).
+fn if_match(req: &HttpRequest) -> Option<Result<Expected, ApiError>> {
+    let header = req.headers().get(header::IF_MATCH)?;
+    Some(match header.to_str().map(str::trim) {
+        Ok("*") => Ok(Expected::Any),
+        tag => tag
+            .ok()
+            .and_then(parse_etag)
+            .map(Expected::Version)
+            .ok_or_else(|| {
+                AppError::new(ErrorKind::PreconditionFailed, "If-Match matches no version").into()
+            }),
+    })
+}
 
 impl FromRequest for IfMatch {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        use attest_core::tenancy::orgs::Expected;
-        let header = req
-            .headers()
-            .get(header::IF_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim);
-        std::future::ready(match header {
-            None => Err(AppError::new(
-                ErrorKind::PreconditionRequired,
-                "send If-Match with the ETag you read (or *)",
-            )
-            .into()),
-            Some("*") => Ok(IfMatch(Expected::Any)),
-            Some(tag) => parse_etag(tag)
-                .map(|v| IfMatch(Expected::Version(v)))
-                .ok_or_else(|| {
-                    AppError::new(ErrorKind::PreconditionFailed, "If-Match matches no version").into()
-                }),
-        })
+        std::future::ready(
+            if_match(req)
+                .unwrap_or_else(|| {
+                    Err(AppError::new(
+                        ErrorKind::PreconditionRequired,
+                        "send If-Match with the ETag you read (or *)",
+                    )
+                    .into())
+                })
+                .map(IfMatch),
+        )
+    }
+}
+
+impl FromRequest for IfMatchWhenSent {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(if_match(req).unwrap_or(Ok(Expected::Any)).map(IfMatchWhenSent))
     }
 }
 

@@ -16,7 +16,7 @@ pub fn AcceptInvitationPage() -> impl IntoView {
     let accept = Action::new_local(move |body: &AcceptInvitation| {
         let body = body.clone();
         async move {
-            api::call::<_, AcceptedInvitation>(Method::Post, "/auth/invitations/accept", Some(&body), None)
+            api::call::<_, AcceptedInvitation>(Method::Post, "/auth/invitations/accept", Some(&body), &[])
                 .await
         }
     });

@@ -2,7 +2,7 @@
 //! only for those who hold the permission; the server refuses everyone else anyway.
 
 use attest_shared::{
-    api::{Me, MemberRoles, MemberView, Page, RoleView},
+    api::{CreateRole, Me, MemberRoles, MemberView, Page, ReplaceRole, RoleView},
     permissions::Permission,
 };
 use leptos::prelude::*;
@@ -56,14 +56,15 @@ fn MembersBody() -> impl IntoView {
         let slug = slug.get();
         async move { api::get::<Page<RoleView>>(&format!("/api/v1/orgs/{slug}/roles")).await }
     });
-    let save = Action::new_local(move |(user, roles): &(String, Vec<String>)| {
+    let save = Action::new_local(move |(user, roles, version): &(String, Vec<String>, i32)| {
         let path = format!("/api/v1/orgs/{}/members/{user}/roles", slug.get_untracked());
         let body = MemberRoles {
             roles: roles.clone(),
             expires_at: None,
         };
+        let version = *version;
         async move {
-            let result = session.send(Method::Put, &path, Some(&body)).await;
+            let result = session.replace(&path, &body, version).await;
             members.refetch();
             result
         }
@@ -106,6 +107,7 @@ fn MembersBody() -> impl IntoView {
                                         let user_for_save = user.clone();
                                         let all_roles = all_roles.clone();
                                         let email = m.email.clone();
+                                        let version = m.version;
                                         view! {
                                             <tr data-member=email>
                                                 <td>{m.name} <br/><span class="muted">{m.email}</span></td>
@@ -138,7 +140,7 @@ fn MembersBody() -> impl IntoView {
                                                             let user_for_remove = user.clone();
                                                             view! {
                                                                 <button class="button small" data-testid="save-roles"
-                                                                    on:click=move |_| { save.dispatch((user_for_save.clone(), chosen.get_untracked())); }>
+                                                                    on:click=move |_| { save.dispatch((user_for_save.clone(), chosen.get_untracked(), version)); }>
                                                                     "Save"
                                                                 </button>
                                                                 " "
@@ -185,14 +187,40 @@ fn RolesBody() -> impl IntoView {
     });
     let (name, set_name) = signal(String::new());
     let picked = RwSignal::new(Vec::<Permission>::new());
-    let create = Action::new_local(move |_: &()| {
-        let path = format!("/api/v1/orgs/{}/roles", slug.get_untracked());
-        let body = serde_json::json!({
-            "name": name.get_untracked(),
-            "permissions": picked.get_untracked().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-        });
+    // The custom role being edited (name and the version shown), or none: a new role.
+    let editing = RwSignal::new(None::<(String, i32)>);
+    let reset_form = move || {
+        editing.set(None);
+        picked.set(Vec::new());
+        set_name.set(String::new());
+    };
+    let save = Action::new_local(move |_: &()| {
+        let slug = slug.get_untracked();
+        let permissions: Vec<String> = picked
+            .get_untracked()
+            .iter()
+            .map(|p| p.as_str().to_owned())
+            .collect();
+        let edited = editing.get_untracked();
+        let name = name.get_untracked();
         async move {
-            let result = session.send(Method::Post, &path, Some(&body)).await;
+            let result = match edited {
+                Some((role, version)) => {
+                    let path = format!("/api/v1/orgs/{slug}/roles/{role}");
+                    session
+                        .replace(&path, &ReplaceRole { permissions }, version)
+                        .await
+                }
+                None => {
+                    let path = format!("/api/v1/orgs/{slug}/roles");
+                    session
+                        .send(Method::Post, &path, Some(&CreateRole { name, permissions }))
+                        .await
+                }
+            };
+            if result.is_ok() {
+                reset_form();
+            }
             roles.refetch();
             result
         }
@@ -206,7 +234,7 @@ fn RolesBody() -> impl IntoView {
         }
     });
     let problem = move || {
-        [create.value().get(), delete.value().get()]
+        [save.value().get(), delete.value().get()]
             .into_iter()
             .flatten()
             .find_map(|r| r.err())
@@ -229,15 +257,23 @@ fn RolesBody() -> impl IntoView {
                                     <tr>
                                         <th>"Permission"</th>
                                         {roles.iter().map(|r| {
-                                            let name = r.name.clone();
+                                            let role = r.clone();
                                             let custom = !r.builtin;
                                             view! {
                                                 <th>
                                                     {r.name.clone()}
                                                     <Show when=move || custom && can_manage()>
                                                         {
-                                                            let name = name.clone();
+                                                            let role = role.clone();
+                                                            let name = role.name.clone();
                                                             view! {
+                                                                <button class="button small ghost" data-testid="edit-role"
+                                                                    on:click=move |_| {
+                                                                        editing.set(Some((role.name.clone(), role.version)));
+                                                                        picked.set(role.permissions.clone());
+                                                                    }>
+                                                                    "Edit"
+                                                                </button>
                                                                 <button class="button small ghost" data-testid="delete-role"
                                                                     on:click=move |_| { delete.dispatch(name.clone()); }>
                                                                     "Delete"
@@ -268,19 +304,25 @@ fn RolesBody() -> impl IntoView {
                 })}
             </Suspense>
             <Show when=can_manage>
-                <h2>"New role"</h2>
-                <form class="form" data-testid="new-role" on:submit=move |ev: leptos::ev::SubmitEvent| {
+                <h2>{move || match editing.get() {
+                    Some((role, _)) => format!("Edit role “{role}”"),
+                    None => "New role".to_owned(),
+                }}</h2>
+                <form class="form" data-testid="role-form" on:submit=move |ev: leptos::ev::SubmitEvent| {
                     ev.prevent_default();
-                    create.dispatch(());
+                    save.dispatch(());
                 }>
-                    <label for="role-name">"Name"</label>
-                    <input id="role-name" on:input=move |ev| set_name.set(event_target_value(&ev))/>
+                    <Show when=move || editing.get().is_none()>
+                        <label for="role-name">"Name"</label>
+                        <input id="role-name" prop:value=name on:input=move |ev| set_name.set(event_target_value(&ev))/>
+                    </Show>
                     <div class="checks">
                         {Permission::ALL.iter().map(|p| {
                             let p = *p;
                             view! {
                                 <label class="check">
                                     <input type="checkbox" value=p.as_str()
+                                        prop:checked=move || picked.get().contains(&p)
                                         on:change=move |_| picked.update(|v| {
                                             if let Some(i) = v.iter().position(|x| *x == p) { v.remove(i); } else { v.push(p); }
                                         })/>
@@ -289,7 +331,13 @@ fn RolesBody() -> impl IntoView {
                             }
                         }).collect_view()}
                     </div>
-                    <button type="submit" class="button primary">"Create role"</button>
+                    <button type="submit" class="button primary">
+                        {move || if editing.get().is_some() { "Save role" } else { "Create role" }}
+                    </button>
+                    <Show when=move || editing.get().is_some()>
+                        " "
+                        <button type="button" class="button ghost" on:click=move |_| reset_form()>"Cancel"</button>
+                    </Show>
                 </form>
             </Show>
         </section>

@@ -24,7 +24,7 @@ pub fn SignIn() -> impl IntoView {
         let request = request.clone();
         async move {
             let response =
-                api::call::<_, LoginResponse>(Method::Post, "/auth/login", Some(&request), None).await?;
+                api::call::<_, LoginResponse>(Method::Post, "/auth/login", Some(&request), &[]).await?;
             session.refresh().await;
             Ok::<_, api::ApiError>(response)
         }

@@ -3,28 +3,28 @@
 //! Tenant data is reached only through an [`OrgScope`], and only [`scope`] makes
 //! one: it answers `404` unless the actor may know the org exists. Every service
 //! then calls [`OrgScope::require`] for the permission its action needs (`403`).
-//! The decision is made from the actor's roles in that org; [F3] moves it onto a
-//! Casbin enforcer behind this same interface.
+//! Decisions come from the org's Casbin policy ([`policy`]), compiled and kept in
+//! memory per instance ([`decisions`]); the request path reads no role tables.
 
+pub mod decisions;
+pub mod policy;
 pub mod roles;
 
-use std::collections::BTreeSet;
-
-use attest_shared::permissions::Permission;
+use attest_shared::{
+    permissions::{Permission, PermissionSet},
+    roles as builtin,
+};
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use uuid::Uuid;
 
-use crate::{
-    store::entities::{membership_roles, memberships, orgs},
-    Actor, AppError, AppResult, AppState, ErrorKind,
-};
+use crate::{clock, store::entities::orgs, Actor, AppError, AppResult, AppState, ErrorKind};
 
 /// Proof that the actor may see `org`, with what they may do there.
 #[derive(Debug, Clone)]
 pub struct OrgScope {
     org: orgs::Model,
     actor: Actor,
-    granted: BTreeSet<Permission>,
+    granted: PermissionSet,
 }
 
 impl OrgScope {
@@ -41,7 +41,7 @@ impl OrgScope {
     }
 
     pub fn can(&self, permission: Permission) -> bool {
-        self.granted.contains(&permission)
+        self.granted.contains(permission)
     }
 
     /// `403 forbidden` unless the actor holds `permission` in this org.
@@ -71,9 +71,9 @@ pub async fn scope(state: &AppState, actor: &Actor, org_ref: &str) -> AppResult<
         .one(&state.db)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let mut granted = granted_in(state, actor.user_id(), org.id).await?;
+    let mut granted = granted(state, actor.user_id(), &org).await?;
     if actor.is_operator() {
-        granted.insert(Permission::OrgRead);
+        granted.extend(builtin::OPERATOR_GRANTS.iter().copied());
     }
     if granted.is_empty() {
         return Err(AppError::not_found());
@@ -85,33 +85,11 @@ pub async fn scope(state: &AppState, actor: &Actor, org_ref: &str) -> AppResult<
     })
 }
 
-/// Everything the user's live membership in `org_id` grants (empty for none).
-pub async fn granted_in(state: &AppState, user_id: Uuid, org_id: Uuid) -> AppResult<BTreeSet<Permission>> {
-    let membership = memberships::Entity::find_by_id((org_id, user_id))
-        .one(&state.db)
+/// What the user's live membership in `org` grants (nothing for non-members).
+pub async fn granted(state: &AppState, user_id: Uuid, org: &orgs::Model) -> AppResult<PermissionSet> {
+    let grants = state
+        .decisions
+        .grants(&state.db, org, clock::now().to_utc())
         .await?;
-    let live = membership.as_ref().is_some_and(crate::tenancy::members::is_live);
-    if !live {
-        return Ok(BTreeSet::new());
-    }
-    let role_rows = membership_roles::Entity::find()
-        .filter(membership_roles::Column::OrgId.eq(org_id))
-        .filter(membership_roles::Column::UserId.eq(user_id))
-        .all(&state.db)
-        .await?;
-    // Built-in roles are known; custom ones come from one query, only when needed.
-    let mut granted = BTreeSet::new();
-    let mut custom_names = Vec::new();
-    for row in role_rows {
-        match attest_shared::roles::builtin_grants(&row.role) {
-            Some(grants) => granted.extend(grants),
-            None => custom_names.push(row.role),
-        }
-    }
-    if !custom_names.is_empty() {
-        for role in roles::custom_in(&state.db, org_id, &custom_names).await? {
-            granted.extend(role.permissions);
-        }
-    }
-    Ok(granted)
+    Ok(grants.of(user_id))
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use attest_shared::{error::FieldError, permissions::Permission, roles};
 use sea_orm::{
-    prelude::DateTimeWithTimeZone, ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait,
+    prelude::DateTimeWithTimeZone, sea_query::Expr, ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait,
     EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, Set, TransactionTrait as _,
 };
 use uuid::Uuid;
@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::OrgScope;
 use crate::{
     clock,
+    precondition::{self, Expected},
     store::entities::{membership_roles, memberships, org_roles},
     AppError, AppResult, AppState, ErrorKind,
 };
@@ -24,6 +25,36 @@ pub struct RoleDef {
     pub name: String,
     pub permissions: Vec<Permission>,
     pub builtin: bool,
+    /// Built-in roles never change: always 1.
+    pub version: i32,
+}
+
+impl RoleDef {
+    fn builtin(name: &str) -> RoleDef {
+        RoleDef {
+            name: name.to_owned(),
+            permissions: roles::builtin_grants(name).unwrap_or_default(),
+            builtin: true,
+            version: 1,
+        }
+    }
+
+    fn custom(row: org_roles::Model) -> RoleDef {
+        RoleDef {
+            permissions: decode(&row.permissions),
+            name: row.name,
+            builtin: false,
+            version: row.version,
+        }
+    }
+}
+
+/// A member's roles after `PUT …/members/{user_id}/roles`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assigned {
+    pub roles: Vec<String>,
+    pub expires_at: Option<DateTimeWithTimeZone>,
+    pub version: i32,
 }
 
 fn field(field: &str, message: impl Into<String>) -> AppError {
@@ -89,7 +120,7 @@ pub async fn grants_of<C: ConnectionTrait>(
     Ok(custom.map(|r| decode(&r.permissions)))
 }
 
-fn decode(json: &str) -> Vec<Permission> {
+pub(crate) fn decode(json: &str) -> Vec<Permission> {
     serde_json::from_str::<Vec<String>>(json)
         .unwrap_or_default()
         .iter()
@@ -114,35 +145,20 @@ pub async fn custom_in<C: ConnectionTrait>(
         .all(db)
         .await?
         .into_iter()
-        .map(|r| RoleDef {
-            permissions: decode(&r.permissions),
-            name: r.name,
-            builtin: false,
-        })
+        .map(RoleDef::custom)
         .collect())
 }
 
 /// The built-in roles, then the org's custom roles by name.
 pub async fn list(state: &AppState, scope: &OrgScope) -> AppResult<Vec<RoleDef>> {
     scope.require(Permission::OrgRead)?;
-    let mut all: Vec<RoleDef> = roles::BUILTIN
-        .iter()
-        .map(|name| RoleDef {
-            name: (*name).to_owned(),
-            permissions: roles::builtin_grants(name).unwrap_or_default(),
-            builtin: true,
-        })
-        .collect();
+    let mut all: Vec<RoleDef> = roles::BUILTIN.iter().map(|name| RoleDef::builtin(name)).collect();
     let custom = org_roles::Entity::find()
         .filter(org_roles::Column::OrgId.eq(scope.org_id()))
         .order_by_asc(org_roles::Column::Name)
         .all(&state.db)
         .await?;
-    all.extend(custom.into_iter().map(|r| RoleDef {
-        permissions: decode(&r.permissions),
-        name: r.name,
-        builtin: false,
-    }));
+    all.extend(custom.into_iter().map(RoleDef::custom));
     Ok(all)
 }
 
@@ -179,6 +195,7 @@ pub async fn create(
         name: name.to_owned(),
         permissions,
         builtin: false,
+        version: 1,
     })
 }
 
@@ -186,12 +203,14 @@ fn read_only() -> AppError {
     AppError::new(ErrorKind::Forbidden, "built-in roles are read-only")
 }
 
-/// Replaces a custom role's permissions (no escalation).
+/// Replaces a custom role's permissions (no escalation), if it is still at the
+/// expected version (`412` otherwise).
 pub async fn replace(
     state: &AppState,
     scope: &OrgScope,
     name: &str,
     permissions: &[String],
+    expected: Expected,
 ) -> AppResult<RoleDef> {
     scope.require(Permission::RolesManage)?;
     if roles::BUILTIN.contains(&name) {
@@ -203,18 +222,29 @@ pub async fn replace(
         .one(&state.db)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let version = role.version + 1;
-    let mut active: org_roles::ActiveModel = role.into();
-    active.permissions = Set(encode(&permissions)?);
-    active.version = Set(version);
-    active.updated_at = Set(clock::now());
-    active.update(&state.db).await?;
+    expected.check(role.version, THE_ROLE)?;
+    // Conditional on the version read, so a concurrent change is never overwritten.
+    let updated = org_roles::Entity::update_many()
+        .col_expr(org_roles::Column::Permissions, Expr::value(encode(&permissions)?))
+        .col_expr(org_roles::Column::Version, Expr::value(role.version + 1))
+        .col_expr(org_roles::Column::UpdatedAt, Expr::value(clock::now()))
+        .filter(org_roles::Column::OrgId.eq(scope.org_id()))
+        .filter(org_roles::Column::Name.eq(name))
+        .filter(org_roles::Column::Version.eq(role.version))
+        .exec(&state.db)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(precondition::stale(THE_ROLE));
+    }
     Ok(RoleDef {
         name: name.to_owned(),
         permissions,
         builtin: false,
+        version: role.version + 1,
     })
 }
+
+const THE_ROLE: &str = "the role";
 
 /// Deletes a custom role; members holding it lose it.
 pub async fn delete(state: &AppState, scope: &OrgScope, name: &str) -> AppResult<()> {
@@ -243,14 +273,16 @@ pub async fn delete(state: &AppState, scope: &OrgScope, name: &str) -> AppResult
 /// without owning); and the org's last owner keeps the owner role.
 ///
 /// `expires_at` ends the membership at that time; only an auditor-only membership
-/// may carry one (time-boxed external auditors).
+/// may carry one (time-boxed external auditors). `expected` is the membership's
+/// version the caller read (`412` if it moved on).
 pub async fn set_member_roles(
     state: &AppState,
     scope: &OrgScope,
     user_id: Uuid,
     role_names: &[String],
     expires_at: Option<DateTimeWithTimeZone>,
-) -> AppResult<Vec<String>> {
+    expected: Expected,
+) -> AppResult<Assigned> {
     scope.require(Permission::MembersManage)?;
     let wanted: BTreeSet<String> = role_names.iter().cloned().collect();
     if let Some(until) = expires_at {
@@ -266,6 +298,7 @@ pub async fn set_member_roles(
         .one(&txn)
         .await?
         .ok_or_else(AppError::not_found)?;
+    expected.check(membership.version, THE_MEMBERSHIP)?;
     let current: BTreeSet<String> = membership_roles::Entity::find()
         .filter(membership_roles::Column::OrgId.eq(scope.org_id()))
         .filter(membership_roles::Column::UserId.eq(user_id))
@@ -299,10 +332,17 @@ pub async fn set_member_roles(
         .filter(membership_roles::Column::UserId.eq(user_id))
         .exec(&txn)
         .await?;
-    if membership.expires_at != expires_at {
-        let mut active: memberships::ActiveModel = membership.into();
-        active.expires_at = Set(expires_at);
-        active.update(&txn).await?;
+    let version = membership.version + 1;
+    let updated = memberships::Entity::update_many()
+        .col_expr(memberships::Column::ExpiresAt, Expr::value(expires_at))
+        .col_expr(memberships::Column::Version, Expr::value(version))
+        .filter(memberships::Column::OrgId.eq(scope.org_id()))
+        .filter(memberships::Column::UserId.eq(user_id))
+        .filter(memberships::Column::Version.eq(membership.version))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(precondition::stale(THE_MEMBERSHIP));
     }
     for role in &wanted {
         membership_roles::ActiveModel {
@@ -314,5 +354,11 @@ pub async fn set_member_roles(
         .await?;
     }
     txn.commit().await?;
-    Ok(wanted.into_iter().collect())
+    Ok(Assigned {
+        roles: wanted.into_iter().collect(),
+        expires_at,
+        version,
+    })
 }
+
+const THE_MEMBERSHIP: &str = "the membership";

@@ -72,6 +72,7 @@ pub async fn admit<C: ConnectionTrait>(
         user_id: Set(user_id),
         joined_at: Set(clock::now()),
         expires_at: Set(None),
+        version: Set(1),
     }
     .insert(db)
     .await?;

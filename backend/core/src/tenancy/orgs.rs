@@ -18,6 +18,7 @@ use sea_orm::sea_query::Expr;
 use crate::{
     authz::OrgScope,
     clock,
+    precondition::{self, Expected},
     store::entities::{membership_roles, memberships, orgs},
     Actor, AppError, AppResult, AppState, ErrorKind,
 };
@@ -83,6 +84,7 @@ pub async fn create(state: &AppState, actor: &Actor, slug: &str, name: &str) -> 
         slug: Set(slug.to_owned()),
         name: Set(name),
         version: Set(1),
+        policy_version: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
@@ -92,14 +94,6 @@ pub async fn create(state: &AppState, actor: &Actor, slug: &str, name: &str) -> 
     super::members::admit(&txn, org.id, actor.user_id(), &[roles::OWNER.to_owned()]).await?;
     txn.commit().await?;
     Ok(org)
-}
-
-/// What an update expects the current version to be (`If-Match`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expected {
-    /// `If-Match: *`: whatever is current.
-    Any,
-    Version(i32),
 }
 
 /// How long a deleted org is kept (invisible) before it may be purged.
@@ -115,11 +109,7 @@ pub async fn rename(
     scope.require(Permission::OrgUpdate)?;
     let name = check_name(name)?;
     let current = scope.org().version;
-    if let Expected::Version(v) = expected {
-        if v != current {
-            return Err(stale());
-        }
-    }
+    expected.check(current, THE_ORG)?;
     let updated = orgs::Entity::update_many()
         .col_expr(orgs::Column::Name, Expr::value(name))
         .col_expr(orgs::Column::Version, Expr::value(current + 1))
@@ -130,7 +120,7 @@ pub async fn rename(
         .await?
         .rows_affected;
     if updated != 1 {
-        return Err(stale());
+        return Err(precondition::stale(THE_ORG));
     }
     orgs::Entity::find_by_id(scope.org_id())
         .one(&state.db)
@@ -138,12 +128,7 @@ pub async fn rename(
         .ok_or_else(AppError::not_found)
 }
 
-fn stale() -> AppError {
-    AppError::new(
-        ErrorKind::PreconditionFailed,
-        "the organization changed since you read it; reload and retry",
-    )
-}
+const THE_ORG: &str = "the organization";
 
 /// Deletes the org: it disappears at once for everyone and is purged after
 /// [`DELETION_GRACE`].

@@ -15,11 +15,11 @@ use crate::{extract::ApiJson, middleware::session::SignedIn, problem::ApiResult,
 pub async fn me(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let mut memberships = Vec::new();
     for (org, roles) in orgs::memberships_of(&state, signed_in.actor.user_id()).await? {
-        let permissions = authz::granted_in(&state, signed_in.actor.user_id(), org.id).await?;
+        let permissions = authz::granted(&state, signed_in.actor.user_id(), &org).await?;
         memberships.push(MembershipView {
             org: views::org_ref(&org),
             roles,
-            permissions: permissions.into_iter().collect(),
+            permissions: permissions.iter().collect(),
         });
     }
     Ok(HttpResponse::Ok().json(Me {

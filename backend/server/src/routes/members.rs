@@ -18,6 +18,8 @@ pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpRespo
             name: m.user.name,
             roles: m.roles,
             joined_at: m.membership.joined_at.with_timezone(&Utc),
+            expires_at: m.membership.expires_at.map(|t| t.with_timezone(&Utc)),
+            version: m.membership.version,
         })
         .collect();
     Ok(HttpResponse::Ok().json(Page::all(items)))

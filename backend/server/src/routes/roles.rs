@@ -1,17 +1,23 @@
 //! `/api/v1/orgs/{org}/roles` and members' role assignments.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{http::header, web, HttpResponse};
 use attest_core::{authz::roles, AppState};
-use attest_shared::api::{CreateRole, MemberRoles, Page, ReplaceRole, RoleView};
+use attest_shared::api::{AssignedRoles, CreateRole, MemberRoles, Page, ReplaceRole, RoleView};
+use chrono::Utc;
 use uuid::Uuid;
 
-use crate::{extract::ApiJson, middleware::session::InOrg, problem::ApiResult};
+use crate::{
+    extract::{etag, ApiJson, IfMatchWhenSent},
+    middleware::session::InOrg,
+    problem::ApiResult,
+};
 
 fn view(role: roles::RoleDef) -> RoleView {
     RoleView {
         name: role.name,
         permissions: role.permissions,
         builtin: role.builtin,
+        version: role.version,
     }
 }
 
@@ -30,18 +36,23 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateRole>,
 ) -> ApiResult<HttpResponse> {
     let role = roles::create(&state, &org.scope, &body.name, &body.permissions).await?;
-    Ok(HttpResponse::Created().json(view(role)))
+    Ok(HttpResponse::Created()
+        .insert_header((header::ETAG, etag(role.version)))
+        .json(view(role)))
 }
 
 pub async fn replace(
     org: InOrg,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    IfMatchWhenSent(expected): IfMatchWhenSent,
     ApiJson(body): ApiJson<ReplaceRole>,
 ) -> ApiResult<HttpResponse> {
     let (_, name) = path.into_inner();
-    let role = roles::replace(&state, &org.scope, &name, &body.permissions).await?;
-    Ok(HttpResponse::Ok().json(view(role)))
+    let role = roles::replace(&state, &org.scope, &name, &body.permissions, expected).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(role.version)))
+        .json(view(role)))
 }
 
 pub async fn delete(
@@ -58,13 +69,18 @@ pub async fn set_member_roles(
     org: InOrg,
     state: web::Data<AppState>,
     path: web::Path<(String, Uuid)>,
+    IfMatchWhenSent(expected): IfMatchWhenSent,
     ApiJson(body): ApiJson<MemberRoles>,
 ) -> ApiResult<HttpResponse> {
     let (_, user_id) = path.into_inner();
     let expires_at = body.expires_at.map(|t| t.fixed_offset());
-    let roles = roles::set_member_roles(&state, &org.scope, user_id, &body.roles, expires_at).await?;
-    Ok(HttpResponse::Ok().json(MemberRoles {
-        roles,
-        expires_at: body.expires_at,
-    }))
+    let assigned =
+        roles::set_member_roles(&state, &org.scope, user_id, &body.roles, expires_at, expected).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(assigned.version)))
+        .json(AssignedRoles {
+            roles: assigned.roles,
+            expires_at: assigned.expires_at.map(|t| t.with_timezone(&Utc)),
+            version: assigned.version,
+        }))
 }

@@ -10,6 +10,7 @@ use crate::helpers::{assert_problem, spawn_app, spawn_app_with, TestApp, TEST_SE
 pub const PASSWORD: &str = "a quiet violet harbour";
 
 /// A browser-like client signed in through `/auth/login`.
+#[derive(Clone)]
 pub struct Browser {
     pub client: reqwest::Client,
     jar: std::sync::Arc<reqwest::cookie::Jar>,
@@ -38,12 +39,25 @@ impl Browser {
             .unwrap()
     }
 
+    /// The same browser talking to another server instance (cookies are per host,
+    /// not per port, and every instance shares the database and server key).
+    pub fn against(&self, app: &TestApp) -> Browser {
+        Browser {
+            base: app.address.clone(),
+            ..self.clone()
+        }
+    }
+
+    /// An unsafe request with the CSRF token, to add headers to before sending.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .header("x-csrf-token", &self.csrf)
+    }
+
     /// An unsafe request with the CSRF token, as the console sends it.
     pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> reqwest::Response {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .header("x-csrf-token", &self.csrf);
+        let mut req = self.request(method, path);
         if let Some(body) = body {
             req = req.json(&body);
         }

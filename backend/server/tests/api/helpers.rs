@@ -157,6 +157,8 @@ pub struct TestDatabase {
     pub url: String,
     postgres: Option<(String, String)>,
     _sqlite_dir: Option<tempfile::TempDir>,
+    /// Whether dropping this handle drops the database (false for [`TestDatabase::share`]).
+    owned: bool,
 }
 
 impl TestDatabase {
@@ -175,6 +177,7 @@ impl TestDatabase {
                     url: replace_database(&admin, &name),
                     postgres: Some((admin, name)),
                     _sqlite_dir: None,
+                    owned: true,
                 }
             }
             None => {
@@ -183,8 +186,20 @@ impl TestDatabase {
                     url: format!("sqlite://{}?mode=rwc", dir.path().join("attest.db").display()),
                     postgres: None,
                     _sqlite_dir: Some(dir),
+                    owned: true,
                 }
             }
+        }
+    }
+
+    /// Another handle on this database, for a second server instance; the
+    /// database lives as long as the original handle.
+    pub fn share(&self) -> TestDatabase {
+        TestDatabase {
+            url: self.url.clone(),
+            postgres: self.postgres.clone(),
+            _sqlite_dir: None,
+            owned: false,
         }
     }
 
@@ -211,7 +226,7 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let Some((admin, name)) = self.postgres.take() else {
+        let Some((admin, name)) = self.postgres.take().filter(|_| self.owned) else {
             return;
         };
         // Drop runs inside the test's runtime: clean up on a thread of its own.

@@ -11,6 +11,7 @@ pub struct Model {
     pub user_id: Uuid,
     pub joined_at: DateTimeWithTimeZone,
     pub expires_at: Option<DateTimeWithTimeZone>,
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
