@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_identity_core;
 mod m20261123_000002_custom_roles;
 mod m20261123_000003_policy_version;
+mod m20261124_000004_audit;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_identity_core::Migration),
             Box::new(m20261123_000002_custom_roles::Migration),
             Box::new(m20261123_000003_policy_version::Migration),
+            Box::new(m20261124_000004_audit::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 //! names only, never I/O.
 
 pub mod api;
+pub mod audit;
 pub mod error;
 pub mod permissions;
 pub mod request_id;

@@ -11,11 +11,20 @@ pub enum Credential {
     Session { session_id: Uuid },
 }
 
+/// Where a request came from, as the audit trail records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub request_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
 /// An authenticated user acting through some credential.
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub user: users::Model,
     pub credential: Credential,
+    pub origin: Origin,
 }
 
 impl Actor {

@@ -5,6 +5,7 @@
 //! console's server functions, the CLI, background jobs) runs the same checks.
 
 pub mod actor;
+pub mod audit;
 pub mod authz;
 pub mod clock;
 pub mod config;
@@ -32,15 +33,22 @@ pub struct AppState {
     pub config: Arc<CoreConfig>,
     /// Compiled authorization decisions, per org (one cache per instance).
     pub decisions: Arc<authz::decisions::Decisions>,
+    write_lock: store::write::WriteLock,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, key: crypto::ServerKey, config: CoreConfig) -> Self {
         Self {
+            write_lock: store::write::WriteLock::for_db(&db),
             db,
             key,
             config: Arc::new(config),
             decisions: Arc::default(),
         }
+    }
+
+    /// Begins a transaction that writes (see [`store::write`]).
+    pub async fn begin(&self) -> AppResult<store::write::WriteTxn> {
+        Ok(self.write_lock.begin(&self.db).await?)
     }
 }

@@ -53,7 +53,7 @@ impl Application {
         )
         .map_err(|e| anyhow::anyhow!("mail: {e}"))?;
         outbox::spawn_worker(state.db.clone(), Arc::new(mailer));
-        attest_core::tenancy::orgs::spawn_purger(state.db.clone());
+        attest_core::tenancy::orgs::spawn_purger(state.clone());
 
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -17,7 +17,7 @@ use attest_shared::{
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use uuid::Uuid;
 
-use crate::{clock, store::entities::orgs, Actor, AppError, AppResult, AppState, ErrorKind};
+use crate::{audit, clock, store::entities::orgs, Actor, AppError, AppResult, AppState, ErrorKind};
 
 /// Proof that the actor may see `org`, with what they may do there.
 #[derive(Debug, Clone)]
@@ -42,6 +42,16 @@ impl OrgScope {
 
     pub fn can(&self, permission: Permission) -> bool {
         self.granted.contains(permission)
+    }
+
+    /// Appends `record` to this org's audit chain as the actor's doing, in `db`'s
+    /// transaction (the one making the change).
+    pub async fn audit<C: sea_orm::ConnectionTrait>(
+        &self,
+        db: &C,
+        record: audit::Record,
+    ) -> AppResult<attest_shared::audit::AuditEvent> {
+        audit::append(db, self.org.id, &audit::Source::of(&self.actor), record).await
     }
 
     /// `403 forbidden` unless the actor holds `permission` in this org.

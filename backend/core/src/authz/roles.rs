@@ -7,12 +7,13 @@ use std::collections::BTreeSet;
 use attest_shared::{error::FieldError, permissions::Permission, roles};
 use sea_orm::{
     prelude::DateTimeWithTimeZone, sea_query::Expr, ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait,
-    EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, Set, TransactionTrait as _,
+    EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, Set,
 };
 use uuid::Uuid;
 
 use super::OrgScope;
 use crate::{
+    audit::{Action, Facts, Metadata, Record},
     clock,
     precondition::{self, Expected},
     store::entities::{membership_roles, memberships, org_roles},
@@ -181,6 +182,7 @@ pub async fn create(
         return Err(AppError::new(ErrorKind::Conflict, "a role with this name exists"));
     }
     let now = clock::now();
+    let txn = state.begin().await?;
     org_roles::ActiveModel {
         org_id: Set(scope.org_id()),
         name: Set(name.to_owned()),
@@ -189,8 +191,19 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await?;
+    let after = Facts {
+        permissions: Some(permissions.clone()),
+        ..Facts::default()
+    };
+    scope
+        .audit(
+            &txn,
+            Record::success(Action::RoleCreated, "role", name).with(Metadata::facts(after)),
+        )
+        .await?;
+    txn.commit().await?;
     Ok(RoleDef {
         name: name.to_owned(),
         permissions,
@@ -223,6 +236,7 @@ pub async fn replace(
         .await?
         .ok_or_else(AppError::not_found)?;
     expected.check(role.version, THE_ROLE)?;
+    let txn = state.begin().await?;
     // Conditional on the version read, so a concurrent change is never overwritten.
     let updated = org_roles::Entity::update_many()
         .col_expr(org_roles::Column::Permissions, Expr::value(encode(&permissions)?))
@@ -231,11 +245,28 @@ pub async fn replace(
         .filter(org_roles::Column::OrgId.eq(scope.org_id()))
         .filter(org_roles::Column::Name.eq(name))
         .filter(org_roles::Column::Version.eq(role.version))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
     if updated.rows_affected != 1 {
         return Err(precondition::stale(THE_ROLE));
     }
+    let change = Metadata::change(
+        Facts {
+            permissions: Some(decode(&role.permissions)),
+            ..Facts::default()
+        },
+        Facts {
+            permissions: Some(permissions.clone()),
+            ..Facts::default()
+        },
+    );
+    scope
+        .audit(
+            &txn,
+            Record::success(Action::RoleUpdated, "role", name).with(change),
+        )
+        .await?;
+    txn.commit().await?;
     Ok(RoleDef {
         name: name.to_owned(),
         permissions,
@@ -252,7 +283,7 @@ pub async fn delete(state: &AppState, scope: &OrgScope, name: &str) -> AppResult
     if roles::BUILTIN.contains(&name) {
         return Err(read_only());
     }
-    let txn = state.db.begin().await?;
+    let txn = state.begin().await?;
     let deleted = org_roles::Entity::delete_by_id((scope.org_id(), name.to_owned()))
         .exec(&txn)
         .await?;
@@ -263,6 +294,9 @@ pub async fn delete(state: &AppState, scope: &OrgScope, name: &str) -> AppResult
         .filter(membership_roles::Column::OrgId.eq(scope.org_id()))
         .filter(membership_roles::Column::Role.eq(name))
         .exec(&txn)
+        .await?;
+    scope
+        .audit(&txn, Record::success(Action::RoleDeleted, "role", name))
         .await?;
     txn.commit().await?;
     Ok(())
@@ -293,7 +327,7 @@ pub async fn set_member_roles(
             return Err(field("expires_at", "must lie in the future"));
         }
     }
-    let txn = state.db.begin().await?;
+    let txn = state.begin().await?;
     let membership = memberships::Entity::find_by_id((scope.org_id(), user_id))
         .one(&txn)
         .await?
@@ -353,6 +387,24 @@ pub async fn set_member_roles(
         .insert(&txn)
         .await?;
     }
+    let change = Metadata::change(
+        Facts {
+            roles: Some(current.into_iter().collect()),
+            expires_at: membership.expires_at.map(|t| t.to_utc()),
+            ..Facts::default()
+        },
+        Facts {
+            roles: Some(wanted.iter().cloned().collect()),
+            expires_at: expires_at.map(|t| t.to_utc()),
+            ..Facts::default()
+        },
+    );
+    scope
+        .audit(
+            &txn,
+            Record::success(Action::MemberRolesChanged, "user", user_id).with(change),
+        )
+        .await?;
     txn.commit().await?;
     Ok(Assigned {
         roles: wanted.into_iter().collect(),

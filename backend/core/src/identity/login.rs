@@ -4,14 +4,15 @@
 //! `invalid_credentials` error after the same work (one argon2 verification), so
 //! neither the answer nor its timing tells them apart.
 
-use sea_orm::{ActiveModelTrait as _, Set, TransactionTrait as _};
+use sea_orm::{ActiveModelTrait as _, Set};
 
 use super::{
     passwords,
-    sessions::{self, ClientInfo, NewSession},
+    sessions::{self, NewSession},
     totp, users,
 };
 use crate::{
+    actor::Origin,
     clock,
     mail::{outbox, templates},
     store::entities::users as user_entity,
@@ -49,7 +50,7 @@ pub enum Failure {
 pub async fn login(
     state: &AppState,
     credentials: Credentials,
-    client: &ClientInfo,
+    client: &Origin,
 ) -> AppResult<(user_entity::Model, NewSession)> {
     match attempt(state, credentials).await? {
         Ok(user) => {
@@ -146,7 +147,7 @@ async fn record_failure(state: &AppState, user: user_entity::Model) -> AppResult
         return Ok(Failure::WrongPassword);
     }
     // The lock and its notice commit together: a recorded lock always has its mail.
-    let txn = state.db.begin().await?;
+    let txn = state.begin().await?;
     let locked = active.update(&txn).await?;
     let until = locked.locked_until.map(|u| u.to_rfc3339()).unwrap_or_default();
     outbox::enqueue(&txn, templates::lockout_notice(&locked.email, &until)).await?;

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use attest_shared::permissions::Permission;
 
 use crate::{
+    actor::Origin,
     authz::OrgScope,
     clock,
     crypto::{random_token, sha256_hex},
@@ -26,13 +27,6 @@ use crate::{
 
 /// How a session was started.
 pub const METHOD_PASSWORD: &str = "password";
-
-/// Where a sign-in came from, recorded on the session.
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
 
 /// A session just created: the token is shown to the browser once and never stored.
 pub struct NewSession {
@@ -70,12 +64,7 @@ fn touch_interval(idle: Duration) -> Duration {
 }
 
 /// Starts a session for `user_id`: a fresh token every time (no fixation).
-pub async fn create(
-    state: &AppState,
-    user_id: Uuid,
-    method: &str,
-    client: &ClientInfo,
-) -> AppResult<NewSession> {
+pub async fn create(state: &AppState, user_id: Uuid, method: &str, client: &Origin) -> AppResult<NewSession> {
     let token = random_token();
     let now = clock::now();
     let session = sessions::ActiveModel {

@@ -3,7 +3,6 @@
 use attest_shared::error::FieldError;
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, Set,
-    TransactionTrait as _,
 };
 use uuid::Uuid;
 
@@ -63,7 +62,7 @@ pub async fn disable(state: &AppState, email: &str) -> AppResult<u64> {
         .await?
         .ok_or_else(AppError::not_found)?;
     let now = clock::now();
-    let txn = state.db.begin().await?;
+    let txn = state.begin().await?;
     let mut active: users::ActiveModel = user.clone().into();
     active.disabled_at = Set(Some(now));
     active.updated_at = Set(now);

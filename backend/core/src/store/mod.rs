@@ -7,6 +7,7 @@ mod connect;
 pub mod entities;
 pub mod migrations;
 pub mod readiness;
+pub mod write;
 
 pub use connect::{connect, Backend, StoreConfig};
 

@@ -7,12 +7,13 @@ use std::time::Duration;
 use attest_shared::{error::FieldError, permissions::Permission};
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, Set,
-    TransactionTrait as _,
 };
 use uuid::Uuid;
 
 use super::members;
 use crate::{
+    actor::Origin,
+    audit::{self, Action, Facts, Metadata, Record, Source},
     authz::OrgScope,
     clock,
     crypto::{random_token, sha256_hex},
@@ -112,7 +113,7 @@ pub async fn create(
     let accept_url = format!("{}/invitations/accept?token={token}", state.config.public_url);
     let inviter = scope.actor().user.name.clone();
 
-    let txn = state.db.begin().await?;
+    let txn = state.begin().await?;
     // A new invitation replaces any pending one for the same address.
     invitations::Entity::update_many()
         .col_expr(
@@ -147,6 +148,17 @@ pub async fn create(
         &expires_at.to_rfc3339(),
     );
     outbox::enqueue(&txn, mail).await?;
+    let facts = Facts {
+        email: Some(email),
+        roles: Some(role_names),
+        ..Facts::default()
+    };
+    scope
+        .audit(
+            &txn,
+            Record::success(Action::InvitationSent, "invitation", invitation.id).with(Metadata::facts(facts)),
+        )
+        .await?;
     txn.commit().await?;
     Ok(invitation)
 }
@@ -169,10 +181,16 @@ pub async fn revoke(state: &AppState, scope: &OrgScope, id: Uuid) -> AppResult<(
         .one(&state.db)
         .await?
         .ok_or_else(AppError::not_found)?;
+    // Revoking what is no longer pending changes nothing, and records nothing.
     if Status::of(&invitation) == Status::Pending {
+        let txn = state.begin().await?;
         let mut active: invitations::ActiveModel = invitation.into();
         active.revoked_at = Set(Some(clock::now()));
-        active.update(&state.db).await?;
+        active.update(&txn).await?;
+        scope
+            .audit(&txn, Record::success(Action::InvitationRevoked, "invitation", id))
+            .await?;
+        txn.commit().await?;
     }
     Ok(())
 }
@@ -190,6 +208,7 @@ pub async fn accept(
     token: &str,
     name: &str,
     password: Option<String>,
+    origin: &Origin,
 ) -> AppResult<Accepted> {
     let refused = || {
         AppError::new(
@@ -233,7 +252,7 @@ pub async fn accept(
         }
     };
 
-    let txn = state.db.begin().await?;
+    let txn = state.begin().await?;
     // Claim the invitation first: of two concurrent accepts, one updates nothing.
     let claimed = invitations::Entity::update_many()
         .col_expr(
@@ -258,9 +277,18 @@ pub async fn accept(
     let already = memberships::Entity::find_by_id((org.id, user.id))
         .one(&txn)
         .await?;
+    let roles = roles_of(&invitation);
     if already.is_none() {
-        members::admit(&txn, org.id, user.id, &roles_of(&invitation)).await?;
+        members::admit(&txn, org.id, user.id, &roles).await?;
     }
+    let facts = Facts {
+        email: Some(user.email.clone()),
+        roles: Some(roles),
+        ..Facts::default()
+    };
+    let record =
+        Record::success(Action::InvitationAccepted, "invitation", invitation.id).with(Metadata::facts(facts));
+    audit::append(&txn, org.id, &Source::user(&user, origin), record).await?;
     txn.commit().await?;
     Ok(Accepted { org, user })
 }

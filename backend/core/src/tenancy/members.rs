@@ -3,11 +3,12 @@
 use attest_shared::{permissions::Permission, roles};
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, ModelTrait as _,
-    PaginatorTrait as _, QueryFilter as _, Set, TransactionTrait as _,
+    PaginatorTrait as _, QueryFilter as _, Set,
 };
 use uuid::Uuid;
 
 use crate::{
+    audit::{Action, Metadata, Record},
     authz::OrgScope,
     clock,
     store::entities::{membership_roles, memberships, users},
@@ -99,7 +100,7 @@ pub struct Removed {
 /// without any membership is signed out everywhere.
 pub async fn remove(state: &AppState, scope: &OrgScope, user_id: Uuid) -> AppResult<Removed> {
     scope.require(Permission::MembersManage)?;
-    let txn = state.db.begin().await?;
+    let txn = state.begin().await?;
     let membership = memberships::Entity::find_by_id((scope.org_id(), user_id))
         .one(&txn)
         .await?
@@ -129,6 +130,16 @@ pub async fn remove(state: &AppState, scope: &OrgScope, user_id: Uuid) -> AppRes
     } else {
         0
     };
+    let metadata = Metadata {
+        sessions_revoked: Some(sessions_revoked),
+        ..Metadata::default()
+    };
+    scope
+        .audit(
+            &txn,
+            Record::success(Action::MemberRemoved, "user", user_id).with(metadata),
+        )
+        .await?;
     txn.commit().await?;
     Ok(Removed { sessions_revoked })
 }

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use attest_shared::{error::FieldError, roles};
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, Set,
-    TransactionTrait as _,
 };
 use uuid::Uuid;
 
@@ -16,6 +15,7 @@ use attest_shared::permissions::Permission;
 use sea_orm::sea_query::Expr;
 
 use crate::{
+    audit::{self, Action, Facts, Metadata, Record, Source},
     authz::OrgScope,
     clock,
     precondition::{self, Expected},
@@ -78,20 +78,29 @@ pub async fn create(state: &AppState, actor: &Actor, slug: &str, name: &str) -> 
     }
 
     let now = clock::now();
-    let txn = state.db.begin().await?;
+    let txn = state.begin().await?;
     let org = orgs::ActiveModel {
         id: Set(Uuid::now_v7()),
         slug: Set(slug.to_owned()),
         name: Set(name),
         version: Set(1),
         policy_version: Set(0),
+        audit_retention_days: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
     }
     .insert(&txn)
     .await?;
+    audit::start_chain(&txn, org.id).await?;
     super::members::admit(&txn, org.id, actor.user_id(), &[roles::OWNER.to_owned()]).await?;
+    let facts = Facts {
+        name: Some(org.name.clone()),
+        slug: Some(org.slug.clone()),
+        ..Facts::default()
+    };
+    let record = Record::success(Action::OrgCreated, "org", org.id).with(Metadata::facts(facts));
+    audit::append(&txn, org.id, &Source::of(actor), record).await?;
     txn.commit().await?;
     Ok(org)
 }
@@ -110,22 +119,41 @@ pub async fn rename(
     let name = check_name(name)?;
     let current = scope.org().version;
     expected.check(current, THE_ORG)?;
+    let txn = state.begin().await?;
     let updated = orgs::Entity::update_many()
-        .col_expr(orgs::Column::Name, Expr::value(name))
+        .col_expr(orgs::Column::Name, Expr::value(name.clone()))
         .col_expr(orgs::Column::Version, Expr::value(current + 1))
         .col_expr(orgs::Column::UpdatedAt, Expr::value(clock::now()))
         .filter(orgs::Column::Id.eq(scope.org_id()))
         .filter(orgs::Column::Version.eq(current))
-        .exec(&state.db)
+        .exec(&txn)
         .await?
         .rows_affected;
     if updated != 1 {
         return Err(precondition::stale(THE_ORG));
     }
-    orgs::Entity::find_by_id(scope.org_id())
-        .one(&state.db)
+    let change = Metadata::change(
+        Facts {
+            name: Some(scope.org().name.clone()),
+            ..Facts::default()
+        },
+        Facts {
+            name: Some(name),
+            ..Facts::default()
+        },
+    );
+    scope
+        .audit(
+            &txn,
+            Record::success(Action::OrgRenamed, "org", scope.org_id()).with(change),
+        )
+        .await?;
+    let renamed = orgs::Entity::find_by_id(scope.org_id())
+        .one(&txn)
         .await?
-        .ok_or_else(AppError::not_found)
+        .ok_or_else(AppError::not_found)?;
+    txn.commit().await?;
+    Ok(renamed)
 }
 
 const THE_ORG: &str = "the organization";
@@ -134,36 +162,54 @@ const THE_ORG: &str = "the organization";
 /// [`DELETION_GRACE`].
 pub async fn delete(state: &AppState, scope: &OrgScope) -> AppResult<()> {
     scope.require(Permission::OrgDelete)?;
+    let txn = state.begin().await?;
     let mut active: orgs::ActiveModel = scope.org().clone().into();
     active.deleted_at = Set(Some(clock::now()));
-    active.update(&state.db).await?;
+    active.update(&txn).await?;
+    scope
+        .audit(&txn, Record::success(Action::OrgDeleted, "org", scope.org_id()))
+        .await?;
+    txn.commit().await?;
     Ok(())
 }
 
 /// Removes orgs deleted more than [`DELETION_GRACE`] ago, with everything that
-/// belongs to them (the schema cascades). Returns how many were purged.
-pub async fn purge_expired(db: &sea_orm::DatabaseConnection) -> AppResult<u64> {
+/// belongs to them (the schema cascades), their audit trail included: the purge
+/// is the one other writer of `audit_erasures` permits. Returns how many were purged.
+pub async fn purge_expired(state: &AppState) -> AppResult<u64> {
     let cutoff = chrono::Utc::now().fixed_offset()
         - chrono::Duration::from_std(DELETION_GRACE).map_err(AppError::internal)?;
-    let purged = orgs::Entity::delete_many()
+    let expired: Vec<Uuid> = orgs::Entity::find()
         .filter(orgs::Column::DeletedAt.is_not_null())
         .filter(orgs::Column::DeletedAt.lt(cutoff))
-        .exec(db)
+        .all(&state.db)
         .await?
-        .rows_affected;
-    if purged > 0 {
-        tracing::info!(purged, "purged organizations past their deletion grace period");
+        .into_iter()
+        .map(|org| org.id)
+        .collect();
+    for org_id in &expired {
+        let txn = state.begin().await?;
+        audit::erasure::permit(&txn, *org_id, i64::MAX).await?;
+        orgs::Entity::delete_by_id(*org_id).exec(&txn).await?;
+        audit::erasure::withdraw(&txn, *org_id).await?;
+        txn.commit().await?;
     }
-    Ok(purged)
+    if !expired.is_empty() {
+        tracing::info!(
+            purged = expired.len(),
+            "purged organizations past their deletion grace period"
+        );
+    }
+    Ok(expired.len() as u64)
 }
 
 /// Purges expired deletions every hour until the process ends.
-pub fn spawn_purger(db: sea_orm::DatabaseConnection) -> tokio::task::JoinHandle<()> {
+pub fn spawn_purger(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             every_hour.tick().await;
-            if let Err(e) = purge_expired(&db).await {
+            if let Err(e) = purge_expired(&state).await {
                 tracing::warn!(error = %e, "organization purge failed");
             }
         }

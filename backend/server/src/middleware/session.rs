@@ -10,8 +10,8 @@ use actix_web::{
     web, FromRequest, HttpRequest,
 };
 use attest_core::{
-    actor::Credential,
-    identity::sessions::{self, ClientInfo, LiveSession},
+    actor::{Credential, Origin},
+    identity::sessions::{self, LiveSession},
     Actor, AppError, AppState, ErrorKind,
 };
 
@@ -64,9 +64,10 @@ impl SessionCookie {
     }
 }
 
-/// Where a request comes from, for recording on a new session.
-pub fn client_info(req: &HttpRequest) -> ClientInfo {
-    ClientInfo {
+/// Where a request comes from, for new sessions and the audit trail.
+pub fn origin(req: &HttpRequest) -> Origin {
+    Origin {
+        request_id: super::request_id::current(),
         ip: client_ip(req).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
@@ -158,6 +159,7 @@ async fn authenticate(req: &HttpRequest) -> Result<SignedIn, AppError> {
             credential: Credential::Session {
                 session_id: session.session.id,
             },
+            origin: origin(req),
         },
         session,
     })

@@ -13,7 +13,7 @@ use chrono::Utc;
 
 use crate::{
     extract::ApiJson,
-    middleware::session::{client_info, same_origin, SessionCookie, SignedIn},
+    middleware::session::{origin, same_origin, SessionCookie, SignedIn},
     problem::ApiResult,
     views,
 };
@@ -35,7 +35,7 @@ pub async fn login(
         password: body.password,
         totp: body.totp,
     };
-    let (user, new_session) = login::login(&state, credentials, &client_info(&req)).await?;
+    let (user, new_session) = login::login(&state, credentials, &origin(&req)).await?;
     let response = LoginResponse {
         user: views::user(&user),
         csrf_token: sessions::csrf_token(&state, new_session.session.id),

@@ -1,12 +1,17 @@
 //! `/api/v1/orgs/{org}/invitations` and `POST /auth/invitations/accept`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use attest_core::{tenancy::invitations, AppState};
 use attest_shared::api::{AcceptInvitation, AcceptedInvitation, CreateInvitation, InvitationView, Page};
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::{extract::ApiJson, middleware::session::InOrg, problem::ApiResult, views};
+use crate::{
+    extract::ApiJson,
+    middleware::session::{origin, InOrg},
+    problem::ApiResult,
+    views,
+};
 
 fn view(i: &attest_core::store::entities::invitations::Model) -> InvitationView {
     InvitationView {
@@ -48,10 +53,12 @@ pub async fn revoke(
 }
 
 pub async fn accept(
+    req: HttpRequest,
     state: web::Data<AppState>,
     ApiJson(body): ApiJson<AcceptInvitation>,
 ) -> ApiResult<HttpResponse> {
-    let accepted = invitations::accept(&state, &body.token, &body.name, body.password).await?;
+    let origin = origin(&req);
+    let accepted = invitations::accept(&state, &body.token, &body.name, body.password, &origin).await?;
     Ok(HttpResponse::Ok().json(AcceptedInvitation {
         org: views::org_ref(&accepted.org),
         user: views::user(&accepted.user),

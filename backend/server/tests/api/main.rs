@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
+mod audit;
 mod auth;
 mod authz_matrix;
 mod cli;
@@ -26,3 +27,4 @@ mod roles;
 mod security_headers;
 mod shutdown;
 mod totp;
+mod world;

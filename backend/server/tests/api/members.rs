@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::{
     auth::{login, Browser, PASSWORD},
     helpers::{assert_problem, spawn_app, TestApp},
+    world::create_org,
 };
 
 /// Acme: Ada (operator, owner), Bob (admin), Carol (auditor), Dave (contributor),
@@ -28,28 +29,8 @@ async fn world() -> World {
     let app = spawn_app().await;
     app.create_operator("ada@example.com", PASSWORD).await;
     let ada = login(&app, "ada@example.com", PASSWORD).await;
-    let acme: Value = ada
-        .send(
-            Method::POST,
-            "/api/v1/orgs",
-            Some(json!({"slug": "acme", "name": "Acme"})),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let globex: Value = ada
-        .send(
-            Method::POST,
-            "/api/v1/orgs",
-            Some(json!({"slug": "globex", "name": "Globex"})),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let acme: Uuid = acme["id"].as_str().unwrap().parse().unwrap();
-    let globex: Uuid = globex["id"].as_str().unwrap().parse().unwrap();
+    let acme = create_org(&ada, "acme").await;
+    let globex = create_org(&ada, "globex").await;
     app.add_member(acme, "bob@example.com", PASSWORD, &["admin"])
         .await;
     let carol_id = app

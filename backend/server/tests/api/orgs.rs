@@ -220,7 +220,7 @@ async fn a_deleted_org_is_purged_after_its_grace_period_and_not_before() {
         .unwrap();
     assert_eq!(orgs.len(), 1, "kept during the grace period");
     assert_eq!(
-        attest_core::tenancy::orgs::purge_expired(&app.state.db)
+        attest_core::tenancy::orgs::purge_expired(&app.state)
             .await
             .unwrap(),
         0
@@ -230,7 +230,7 @@ async fn a_deleted_org_is_purged_after_its_grace_period_and_not_before() {
     active.deleted_at = Set(Some(attest_core::clock::now() - chrono::Duration::days(31)));
     active.update(&app.state.db).await.unwrap();
     assert_eq!(
-        attest_core::tenancy::orgs::purge_expired(&app.state.db)
+        attest_core::tenancy::orgs::purge_expired(&app.state)
             .await
             .unwrap(),
         1

@@ -7,38 +7,9 @@ use uuid::Uuid;
 
 use crate::{
     auth::{login, Browser, PASSWORD},
-    helpers::{assert_problem, spawn_app, spawn_app_on, TestApp},
+    helpers::{assert_problem, spawn_app_on},
+    world::{acme, Acme},
 };
-
-struct Acme {
-    app: TestApp,
-    org: Uuid,
-    ada: Browser,
-    ada_id: Uuid,
-}
-
-async fn acme() -> Acme {
-    let app = spawn_app().await;
-    app.create_operator("ada@example.com", PASSWORD).await;
-    let ada = login(&app, "ada@example.com", PASSWORD).await;
-    let org: Value = ada
-        .send(
-            Method::POST,
-            "/api/v1/orgs",
-            Some(json!({"slug": "acme", "name": "Acme"})),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let me: Value = ada.get("/api/v1/me").await.json().await.unwrap();
-    Acme {
-        org: org["id"].as_str().unwrap().parse().unwrap(),
-        ada_id: me["user"]["id"].as_str().unwrap().parse().unwrap(),
-        ada,
-        app,
-    }
-}
 
 async fn set_roles(browser: &Browser, user: Uuid, roles: &[&str]) -> reqwest::Response {
     browser

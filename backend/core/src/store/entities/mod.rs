@@ -2,6 +2,10 @@
 
 pub mod prelude;
 
+pub mod audit_checkpoints;
+pub mod audit_erasures;
+pub mod audit_events;
+pub mod audit_heads;
 pub mod invitations;
 pub mod mail_outbox;
 pub mod membership_roles;

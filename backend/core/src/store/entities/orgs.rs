@@ -15,16 +15,41 @@ pub struct Model {
     pub updated_at: DateTimeWithTimeZone,
     pub deleted_at: Option<DateTimeWithTimeZone>,
     pub policy_version: i64,
+    pub audit_retention_days: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::audit_checkpoints::Entity")]
+    AuditCheckpoints,
+    #[sea_orm(has_many = "super::audit_events::Entity")]
+    AuditEvents,
+    #[sea_orm(has_one = "super::audit_heads::Entity")]
+    AuditHeads,
     #[sea_orm(has_many = "super::invitations::Entity")]
     Invitations,
     #[sea_orm(has_many = "super::memberships::Entity")]
     Memberships,
     #[sea_orm(has_many = "super::org_roles::Entity")]
     OrgRoles,
+}
+
+impl Related<super::audit_checkpoints::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::AuditCheckpoints.def()
+    }
+}
+
+impl Related<super::audit_events::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::AuditEvents.def()
+    }
+}
+
+impl Related<super::audit_heads::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::AuditHeads.def()
+    }
 }
 
 impl Related<super::invitations::Entity> for Entity {

@@ -1,0 +1,84 @@
+//! Every audited action, named `noun.verb`. This list is the one place they are
+//! defined; docs/audit.md mirrors it and a test keeps the two equal.
+
+macro_rules! actions {
+    ($($variant:ident => $name:literal: $what:literal),+ $(,)?) => {
+        /// Something the audit trail records.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Action {
+            $(#[doc = $what] $variant,)+
+        }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$variant),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $name,)+
+                }
+            }
+
+            /// What the action records, for docs/audit.md.
+            pub const fn describe(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $what,)+
+                }
+            }
+        }
+    };
+}
+
+actions! {
+    OrgCreated => "org.created": "an operator created the organization",
+    OrgRenamed => "org.renamed": "the organization's name changed",
+    OrgDeleted => "org.deleted": "the organization was deleted (purged after the grace period)",
+    MemberAdded => "member.added": "a user joined the organization",
+    MemberRemoved => "member.removed": "a member was removed (their sessions revoked)",
+    MemberRolesChanged => "member.roles_changed": "a member's roles or expiry changed",
+    RoleCreated => "role.created": "a custom role was created",
+    RoleUpdated => "role.updated": "a custom role's permissions changed",
+    RoleDeleted => "role.deleted": "a custom role was deleted",
+    InvitationSent => "invitation.sent": "an invitation was mailed",
+    InvitationRevoked => "invitation.revoked": "an invitation was revoked",
+    InvitationAccepted => "invitation.accepted": "an invitation was accepted",
+    SignedIn => "auth.signed_in": "a member signed in (success) or failed to (failure, with a reason)",
+    LockedOut => "auth.locked_out": "a member's account was locked after repeated failures",
+    SignedOut => "auth.signed_out": "a member signed out",
+    SessionRevoked => "session.revoked": "a session was revoked by its owner or an org admin",
+    SessionsRevokedAll => "session.revoked_all": "a member signed out everywhere",
+    TotpEnabled => "totp.enabled": "a member turned on two-factor sign-in",
+    TotpDisabled => "totp.disabled": "a member turned off two-factor sign-in",
+    AccessDenied => "access.denied": "a request was refused for lack of a permission",
+    AuditExported => "audit.exported": "the audit trail was exported",
+    AuditRetentionApplied => "audit.retention_applied": "events older than the retention period were deleted",
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Action;
+
+    #[test]
+    fn names_are_unique_noun_dot_verb() {
+        let mut seen = std::collections::BTreeSet::new();
+        for action in Action::ALL {
+            let name = action.as_str();
+            assert!(seen.insert(name), "{name} twice");
+            let (noun, verb) = name.split_once('.').unwrap();
+            assert!(
+                !noun.is_empty() && !verb.is_empty() && !verb.contains('.'),
+                "{name}"
+            );
+            assert!(
+                name.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_'),
+                "{name}"
+            );
+        }
+    }
+}

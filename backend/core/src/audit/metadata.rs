@@ -1,0 +1,168 @@
+//! What an event may record besides its fixed members.
+//!
+//! Metadata is a closed set of typed fields, not a free-form map: there is no
+//! field a password, token, key or client secret could go into, so no code path
+//! can put one in the trail by accident. Adding a field means adding it here,
+//! where review sees it (and the test below refuses secret-sounding names).
+
+use attest_shared::{audit::micros, permissions::Permission};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Facts about a resource: what it looked like before or after a change, or
+/// what an action concerned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Facts {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slug: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<Permission>>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "optional_micros")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Why an action failed or was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    InvalidCredentials,
+    AccountLocked,
+    AccountDisabled,
+    TotpRequired,
+    TotpInvalid,
+    MissingPermission,
+}
+
+/// An event's metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Metadata {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Facts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<Facts>,
+    #[serde(flatten)]
+    pub facts: Facts,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+    /// The permission a denied request lacked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission: Option<Permission>,
+    /// The route a denied request asked for, as its template (`PUT /api/v1/orgs/{org}/…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    /// Side effects: sessions a change revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sessions_revoked: Option<u64>,
+    /// Exports and retention: how many events, up to which `seq`, in which format.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub up_to_seq: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+}
+
+impl Metadata {
+    /// A change from `before` to `after`.
+    pub fn change(before: Facts, after: Facts) -> Metadata {
+        Metadata {
+            before: Some(before),
+            after: Some(after),
+            ..Metadata::default()
+        }
+    }
+
+    /// Facts about what the action concerned.
+    pub fn facts(facts: Facts) -> Metadata {
+        Metadata {
+            facts,
+            ..Metadata::default()
+        }
+    }
+
+    pub fn reason(reason: Reason) -> Metadata {
+        Metadata {
+            reason: Some(reason),
+            ..Metadata::default()
+        }
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_else(|_| serde_json::json!({}))
+    }
+}
+
+mod optional_micros {
+    use super::*;
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(at: &Option<DateTime<Utc>>, serializer: S) -> Result<S::Ok, S::Error> {
+        match at {
+            Some(at) => micros::serialize(at, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_field_can_hold_a_secret() {
+        let full = Metadata {
+            before: Some(Facts::default()),
+            after: Some(Facts::default()),
+            facts: Facts {
+                name: Some(String::new()),
+                slug: Some(String::new()),
+                email: Some(String::new()),
+                roles: Some(vec![]),
+                permissions: Some(vec![]),
+                expires_at: Some(Utc::now()),
+            },
+            reason: Some(Reason::TotpInvalid),
+            permission: Some(Permission::OrgRead),
+            route: Some(String::new()),
+            sessions_revoked: Some(0),
+            events: Some(0),
+            up_to_seq: Some(0),
+            format: Some(String::new()),
+        };
+        let json = full.to_json();
+        let names: Vec<&String> = json.as_object().unwrap().keys().collect();
+        assert_eq!(names.len(), 15, "every field is listed here: {names:?}");
+        for name in names {
+            for secret in ["password", "secret", "token", "key", "code", "hash", "cookie"] {
+                assert!(
+                    !name.contains(secret),
+                    "metadata field `{name}` sounds like a secret"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn empty_parts_are_left_out() {
+        let meta = Metadata::change(
+            Facts {
+                name: Some("Old".into()),
+                ..Facts::default()
+            },
+            Facts {
+                name: Some("New".into()),
+                ..Facts::default()
+            },
+        );
+        assert_eq!(
+            meta.to_json(),
+            serde_json::json!({"before": {"name": "Old"}, "after": {"name": "New"}})
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! The audit trail: one event per audited change, written in the change's own
+//! transaction, on one gapless chain per org that verifies; the database refuses
+//! to change it, and a change made behind its back is found at its `seq`.
+
+use attest_core::{
+    audit::{verify::Verification, writer::event_of},
+    store::entities::audit_events,
+};
+use attest_shared::audit::{AuditEvent, Outcome, GENESIS_HASH};
+use reqwest::Method;
+use sea_orm::{ColumnTrait as _, ConnectionTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    auth::Browser,
+    helpers::{assert_problem, TestApp},
+    world::acme,
+};
+
+/// The org's chain as stored, in `seq` order.
+async fn events(app: &TestApp, org: Uuid) -> Vec<AuditEvent> {
+    audit_events::Entity::find()
+        .filter(audit_events::Column::OrgId.eq(org))
+        .order_by_asc(audit_events::Column::Seq)
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| event_of(row).unwrap())
+        .collect()
+}
+
+fn actions(events: &[AuditEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.action.as_str()).collect()
+}
+
+async fn create_role(browser: &Browser, name: &str) -> reqwest::Response {
+    browser
+        .send(
+            Method::POST,
+            "/api/v1/orgs/acme/roles",
+            Some(json!({"name": name, "permissions": ["org:read"]})),
+        )
+        .await
+}
+
+async fn verify(app: &TestApp, org: Uuid) -> Verification {
+    attest_core::audit::verify::verify(&app.state.db, org)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_change_appends_one_event_that_carries_its_request_id() {
+    let w = acme().await;
+    let res = create_role(&w.ada, "reviewer").await;
+    assert_eq!(res.status(), 201);
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+
+    let chain = events(&w.app, w.org).await;
+    assert_eq!(actions(&chain), ["org.created", "role.created"]);
+    let created = &chain[1];
+    assert_eq!(created.request_id.as_deref(), Some(request_id.as_str()));
+    assert_eq!(created.actor.display, "ada@example.com");
+    assert_eq!(created.target.kind, "role");
+    assert_eq!(created.target.id.as_deref(), Some("reviewer"));
+    assert_eq!(created.outcome, Outcome::Success);
+    assert_eq!(created.metadata, json!({"permissions": ["org:read"]}));
+    assert_eq!(chain[0].prev_hash, GENESIS_HASH);
+    assert_eq!(created.prev_hash, chain[0].hash);
+    assert_eq!(
+        verify(&w.app, w.org).await,
+        Verification::Intact {
+            events: 2,
+            head: Some((2, created.hash.clone()))
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_refused_or_failed_change_appends_nothing() {
+    let w = acme().await;
+    assert_eq!(create_role(&w.ada, "reviewer").await.status(), 201);
+    let before = events(&w.app, w.org).await.len();
+
+    assert_problem(create_role(&w.ada, "reviewer").await, 409, "conflict").await;
+    assert_problem(create_role(&w.ada, "Bad Name").await, 400, "validation_failed").await;
+    let stale = w
+        .ada
+        .request(Method::PUT, "/api/v1/orgs/acme/roles/reviewer")
+        .header("if-match", "\"7\"")
+        .json(&json!({"permissions": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(stale, 412, "precondition_failed").await;
+
+    assert_eq!(events(&w.app, w.org).await.len(), before);
+}
+
+#[tokio::test]
+async fn concurrent_audited_writes_form_one_gapless_chain() {
+    let w = acme().await;
+    let mut writes = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let ada = w.ada.clone();
+        writes.spawn(async move { create_role(&ada, &format!("role-{i}")).await.status() });
+    }
+    while let Some(status) = writes.join_next().await {
+        assert_eq!(status.unwrap(), 201);
+    }
+    let chain = events(&w.app, w.org).await;
+    let seqs: Vec<i64> = chain.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=201).collect::<Vec<_>>());
+    assert!(matches!(
+        verify(&w.app, w.org).await,
+        Verification::Intact { events: 201, .. }
+    ));
+}
+
+#[tokio::test]
+async fn the_database_refuses_to_change_or_delete_events() {
+    let w = acme().await;
+    let db = &w.app.state.db;
+    let before = events(&w.app, w.org).await;
+    assert!(db
+        .execute_unprepared("UPDATE audit_events SET action = 'org.forged'")
+        .await
+        .is_err());
+    assert!(db.execute_unprepared("DELETE FROM audit_events").await.is_err());
+    assert_eq!(events(&w.app, w.org).await, before);
+}
+
+#[tokio::test]
+async fn an_event_edited_behind_the_triggers_back_is_found_at_its_seq() {
+    let w = acme().await;
+    for name in ["a", "b", "c"] {
+        assert_eq!(create_role(&w.ada, name).await.status(), 201);
+    }
+    let db = &w.app.state.db;
+    // Someone with the database owner's rights: triggers off, one row rewritten.
+    let disable = if w.app.db.is_postgres() {
+        "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"
+    } else {
+        "DROP TRIGGER audit_events_no_update"
+    };
+    db.execute_unprepared(disable).await.unwrap();
+    audit_events::Entity::update_many()
+        .col_expr(
+            audit_events::Column::Metadata,
+            sea_orm::sea_query::Expr::value(r#"{"permissions":["org:delete"]}"#),
+        )
+        .filter(audit_events::Column::OrgId.eq(w.org))
+        .filter(audit_events::Column::Seq.eq(3))
+        .exec(db)
+        .await
+        .unwrap();
+    assert_eq!(
+        verify(&w.app, w.org).await,
+        Verification::Broken { first_bad_seq: 3 }
+    );
+}
