@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{chain, Action, Metadata};
 use crate::{
     actor::Origin,
-    store::entities::{audit_events, audit_heads, users},
+    store::entities::{audit_events, audit_heads, memberships, users},
     Actor, AppError, AppResult,
 };
 
@@ -122,6 +122,29 @@ pub async fn append<C: ConnectionTrait>(
         .await?;
     tracing::debug!(%org_id, seq, action = %record.action, "audited");
     Ok(event)
+}
+
+/// Appends `record` to the chain of every org where `user_id` is a live member
+/// (CONTRACT.md: sign-ins and account events are recorded in each of the user's
+/// orgs); returns how many chains it went to.
+pub async fn append_for_user<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+    source: &Source,
+    record: Record,
+) -> AppResult<usize> {
+    let orgs: Vec<Uuid> = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(crate::tenancy::members::is_live)
+        .map(|m| m.org_id)
+        .collect();
+    for org_id in &orgs {
+        append(db, *org_id, source, record.clone()).await?;
+    }
+    Ok(orgs.len())
 }
 
 /// Now, to the microsecond both databases store.

@@ -4,6 +4,7 @@
 //! `invalid_credentials` error after the same work (one argon2 verification), so
 //! neither the answer nor its timing tells them apart.
 
+use attest_shared::audit::Outcome;
 use sea_orm::{ActiveModelTrait as _, Set};
 
 use super::{
@@ -13,6 +14,7 @@ use super::{
 };
 use crate::{
     actor::Origin,
+    audit::{self, Action, Metadata, Reason, Record, Source},
     clock,
     mail::{outbox, templates},
     store::entities::users as user_entity,
@@ -46,61 +48,94 @@ pub enum Failure {
     WrongTotp,
 }
 
-/// Signs in with email and password; on success starts a fresh session.
+/// Signs in with email and password; on success starts a fresh session. Every
+/// outcome for a known user is recorded in each of their orgs' audit chains.
 pub async fn login(
     state: &AppState,
     credentials: Credentials,
-    client: &Origin,
+    origin: &Origin,
 ) -> AppResult<(user_entity::Model, NewSession)> {
-    match attempt(state, credentials).await? {
+    let (user, failure) = match attempt(state, credentials, origin).await? {
         Ok(user) => {
-            let session = sessions::create(state, user.id, sessions::METHOD_PASSWORD, client).await?;
-            Ok((user, session))
+            let txn = state.begin().await?;
+            let session = sessions::create(state, &txn, user.id, sessions::METHOD_PASSWORD, origin).await?;
+            let record = Record::success(Action::SignedIn, "user", user.id);
+            audit::append_for_user(&txn, user.id, &Source::user(&user, origin), record).await?;
+            txn.commit().await?;
+            return Ok((user, session));
         }
-        Err(failure) => {
-            tracing::info!(reason = ?failure, "sign-in refused");
-            Err(match failure {
-                // Only once the password is proven does the answer say a code is needed.
-                Failure::TotpRequired | Failure::WrongTotp => {
-                    invalid_credentials().with_extension("totp_required", serde_json::Value::Bool(true))
-                }
-                _ => invalid_credentials(),
-            })
+        Err(refused) => refused,
+    };
+    tracing::info!(reason = ?failure, "sign-in refused");
+    // A lockout was recorded with the lock itself; an unknown email has no chain.
+    if let (Some(user), Some(reason)) = (user, failure.reason()) {
+        let record = Record::success(Action::SignedIn, "user", user.id)
+            .outcome(Outcome::Failure)
+            .with(Metadata::reason(reason));
+        let txn = state.begin().await?;
+        audit::append_for_user(&txn, user.id, &Source::user(&user, origin), record).await?;
+        txn.commit().await?;
+    }
+    Err(match failure {
+        // Only once the password is proven does the answer say a code is needed.
+        Failure::TotpRequired | Failure::WrongTotp => {
+            invalid_credentials().with_extension("totp_required", serde_json::Value::Bool(true))
+        }
+        _ => invalid_credentials(),
+    })
+}
+
+impl Failure {
+    /// The reason a failed attempt is audited with (none: not audited as a failure).
+    fn reason(self) -> Option<Reason> {
+        match self {
+            Failure::UnknownUser | Failure::LockedNow => None,
+            Failure::Disabled => Some(Reason::AccountDisabled),
+            Failure::Locked => Some(Reason::AccountLocked),
+            Failure::WrongPassword => Some(Reason::InvalidCredentials),
+            Failure::TotpRequired => Some(Reason::TotpRequired),
+            Failure::WrongTotp => Some(Reason::TotpInvalid),
         }
     }
 }
 
+/// A refused attempt: why, and whose account it was (if any).
+type Refused = (Option<user_entity::Model>, Failure);
+
 async fn attempt(
     state: &AppState,
     credentials: Credentials,
-) -> AppResult<Result<user_entity::Model, Failure>> {
+    origin: &Origin,
+) -> AppResult<Result<user_entity::Model, Refused>> {
     let user = users::find_by_email(state, &credentials.email).await?;
     let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
     // Always exactly one verification, whatever the account's state.
     let password_ok = passwords::verify(credentials.password, stored_hash).await?;
     let Some(user) = user else {
-        return Ok(Err(Failure::UnknownUser));
+        return Ok(Err((None, Failure::UnknownUser)));
     };
     let now = clock::now();
     if user.disabled_at.is_some() {
-        return Ok(Err(Failure::Disabled));
+        return Ok(Err((Some(user), Failure::Disabled)));
     }
     if user.locked_until.is_some_and(|until| until > now) {
-        return Ok(Err(Failure::Locked));
+        return Ok(Err((Some(user), Failure::Locked)));
     }
     if !password_ok {
-        return record_failure(state, user).await.map(Err);
+        let failure = record_failure(state, &user, origin).await?;
+        return Ok(Err((Some(user), failure)));
     }
     let user = if totp::enabled(&user) {
         let Some(code) = credentials.totp.as_deref().filter(|c| !c.trim().is_empty()) else {
-            return Ok(Err(Failure::TotpRequired));
+            return Ok(Err((Some(user), Failure::TotpRequired)));
         };
         let (ok, user) = totp::verify(state, user, code).await?;
         if !ok {
-            return match record_failure(state, user).await? {
-                Failure::LockedNow => Ok(Err(Failure::LockedNow)),
-                _ => Ok(Err(Failure::WrongTotp)),
+            let failure = match record_failure(state, &user, origin).await? {
+                Failure::LockedNow => Failure::LockedNow,
+                _ => Failure::WrongTotp,
             };
+            return Ok(Err((Some(user), failure)));
         }
         user
     } else {
@@ -119,7 +154,7 @@ async fn attempt(
 }
 
 /// Counts a failure within the window; the last allowed one locks the account.
-async fn record_failure(state: &AppState, user: user_entity::Model) -> AppResult<Failure> {
+async fn record_failure(state: &AppState, user: &user_entity::Model, origin: &Origin) -> AppResult<Failure> {
     let now = clock::now();
     let window = state.config.login_lockout;
     let in_window = user
@@ -146,11 +181,13 @@ async fn record_failure(state: &AppState, user: user_entity::Model) -> AppResult
         active.update(&state.db).await?;
         return Ok(Failure::WrongPassword);
     }
-    // The lock and its notice commit together: a recorded lock always has its mail.
+    // The lock, its notice and its audit event commit together.
     let txn = state.begin().await?;
     let locked = active.update(&txn).await?;
     let until = locked.locked_until.map(|u| u.to_rfc3339()).unwrap_or_default();
     outbox::enqueue(&txn, templates::lockout_notice(&locked.email, &until)).await?;
+    let record = Record::success(Action::LockedOut, "user", user.id).outcome(Outcome::Failure);
+    audit::append_for_user(&txn, user.id, &Source::user(user, origin), record).await?;
     txn.commit().await?;
     tracing::warn!(user_id = %user.id, "account locked after repeated sign-in failures");
     Ok(Failure::LockedNow)

@@ -18,11 +18,12 @@ use attest_shared::permissions::Permission;
 
 use crate::{
     actor::Origin,
+    audit::{self, Action, Record, Source},
     authz::OrgScope,
     clock,
     crypto::{random_token, sha256_hex},
     store::entities::{memberships, sessions, users},
-    AppError, AppResult, AppState,
+    Actor, AppError, AppResult, AppState,
 };
 
 /// How a session was started.
@@ -64,7 +65,14 @@ fn touch_interval(idle: Duration) -> Duration {
 }
 
 /// Starts a session for `user_id`: a fresh token every time (no fixation).
-pub async fn create(state: &AppState, user_id: Uuid, method: &str, client: &Origin) -> AppResult<NewSession> {
+/// Inserts it in `db`'s transaction (the sign-in's, with its audit event).
+pub async fn create<C: sea_orm::ConnectionTrait>(
+    state: &AppState,
+    db: &C,
+    user_id: Uuid,
+    method: &str,
+    client: &Origin,
+) -> AppResult<NewSession> {
     let token = random_token();
     let now = clock::now();
     let session = sessions::ActiveModel {
@@ -81,7 +89,7 @@ pub async fn create(state: &AppState, user_id: Uuid, method: &str, client: &Orig
         expires_at: Set(clock::after(now, state.config.session_max)),
         revoked_at: Set(None),
     }
-    .insert(&state.db)
+    .insert(db)
     .await?;
     Ok(NewSession { token, session })
 }
@@ -138,24 +146,55 @@ pub async fn list_live(state: &AppState, user_id: Uuid) -> AppResult<Vec<session
         .collect())
 }
 
-/// Revokes one of the user's own sessions; another user's session is `404`.
-pub async fn revoke_own(state: &AppState, user_id: Uuid, session_id: Uuid) -> AppResult<()> {
+/// Ends the actor's current session (sign-out).
+pub async fn sign_out(state: &AppState, actor: &Actor, session: sessions::Model) -> AppResult<()> {
+    let record = Record::success(Action::SignedOut, "session", session.id);
+    revoke(state, session, Trail::UserOrgs(actor), record).await
+}
+
+/// Revokes one of the actor's own sessions; another user's session is `404`.
+pub async fn revoke_own(state: &AppState, actor: &Actor, session_id: Uuid) -> AppResult<()> {
     let session = sessions::Entity::find_by_id(session_id)
-        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(sessions::Column::UserId.eq(actor.user_id()))
         .one(&state.db)
         .await?
         .ok_or_else(AppError::not_found)?;
-    revoke(state, session).await
+    let record = Record::success(Action::SessionRevoked, "session", session_id);
+    revoke(state, session, Trail::UserOrgs(actor), record).await
 }
 
-/// Revokes a session now; revoking twice is harmless.
-pub async fn revoke(state: &AppState, session: sessions::Model) -> AppResult<()> {
+/// Which chains a revocation is recorded in.
+enum Trail<'a> {
+    /// The actor's own session: every org they belong to.
+    UserOrgs(&'a Actor),
+    /// An org admin's revocation: that org.
+    Org(&'a OrgScope),
+}
+
+/// Revokes a session now and records it; revoking twice is harmless and
+/// records nothing.
+async fn revoke(
+    state: &AppState,
+    session: sessions::Model,
+    trail: Trail<'_>,
+    record: Record,
+) -> AppResult<()> {
     if session.revoked_at.is_some() {
         return Ok(());
     }
+    let txn = state.begin().await?;
     let mut active: sessions::ActiveModel = session.into();
     active.revoked_at = Set(Some(clock::now()));
-    active.update(&state.db).await?;
+    active.update(&txn).await?;
+    match trail {
+        Trail::UserOrgs(actor) => {
+            audit::append_for_user(&txn, actor.user_id(), &Source::of(actor), record).await?;
+        }
+        Trail::Org(scope) => {
+            scope.audit(&txn, record).await?;
+        }
+    }
+    txn.commit().await?;
     Ok(())
 }
 
@@ -206,7 +245,8 @@ pub async fn revoke_in_org(state: &AppState, scope: &OrgScope, session_id: Uuid)
         .one(&state.db)
         .await?
         .ok_or_else(AppError::not_found)?;
-    revoke(state, session).await
+    let record = Record::success(Action::SessionRevoked, "session", session_id);
+    revoke(state, session, Trail::Org(scope), record).await
 }
 
 async fn member_ids(state: &AppState, scope: &OrgScope) -> AppResult<Vec<Uuid>> {

@@ -12,10 +12,11 @@ use sea_orm::{ActiveModelTrait as _, Set};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::{
+    audit::{self, Action, Record, Source},
     clock,
     crypto::{constant_time_eq, sha256_hex},
     store::entities::users,
-    AppError, AppResult, AppState, ErrorKind,
+    Actor, AppError, AppResult, AppState, ErrorKind,
 };
 
 const SEAL_PURPOSE: &str = "totp-secret";
@@ -87,7 +88,8 @@ pub async fn begin(state: &AppState, user: users::Model) -> AppResult<Enrolment>
 }
 
 /// Confirms enrolment with a code from the app; returns the recovery codes.
-pub async fn confirm(state: &AppState, user: users::Model, code: &str) -> AppResult<Vec<String>> {
+pub async fn confirm(state: &AppState, actor: &Actor, code: &str) -> AppResult<Vec<String>> {
+    let user = actor.user.clone();
     if enabled(&user) {
         return Err(AppError::new(
             ErrorKind::Conflict,
@@ -107,12 +109,16 @@ pub async fn confirm(state: &AppState, user: users::Model, code: &str) -> AppRes
     let mut active: users::ActiveModel = user.into();
     active.totp_enabled_at = Set(Some(clock::now()));
     active.totp_recovery_codes = Set(Some(serde_json::to_string(&hashes).map_err(AppError::internal)?));
-    active.update(&state.db).await?;
+    let txn = state.begin().await?;
+    active.update(&txn).await?;
+    audit_for_user(&txn, actor, Action::TotpEnabled).await?;
+    txn.commit().await?;
     Ok(codes)
 }
 
 /// Switches TOTP off; needs a current code or a recovery code.
-pub async fn disable(state: &AppState, user: users::Model, code: &str) -> AppResult<()> {
+pub async fn disable(state: &AppState, actor: &Actor, code: &str) -> AppResult<()> {
+    let user = actor.user.clone();
     if !enabled(&user) {
         return Ok(());
     }
@@ -124,7 +130,17 @@ pub async fn disable(state: &AppState, user: users::Model, code: &str) -> AppRes
     active.totp_secret = Set(None);
     active.totp_enabled_at = Set(None);
     active.totp_recovery_codes = Set(None);
-    active.update(&state.db).await?;
+    let txn = state.begin().await?;
+    active.update(&txn).await?;
+    audit_for_user(&txn, actor, Action::TotpDisabled).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Records an account event in every org of the actor.
+async fn audit_for_user<C: sea_orm::ConnectionTrait>(db: &C, actor: &Actor, action: Action) -> AppResult<()> {
+    let record = Record::success(action, "user", actor.user_id());
+    audit::append_for_user(db, actor.user_id(), &Source::of(actor), record).await?;
     Ok(())
 }
 

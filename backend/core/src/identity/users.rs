@@ -7,7 +7,12 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::passwords;
-use crate::{clock, store::entities::users, AppError, AppResult, AppState, ErrorKind};
+use crate::{
+    audit::{self, Action, Metadata, Record, Source},
+    clock,
+    store::entities::users,
+    AppError, AppResult, AppState, ErrorKind,
+};
 
 /// Emails are compared and stored trimmed and lowercased.
 pub fn normalize_email(email: &str) -> String {
@@ -68,6 +73,12 @@ pub async fn disable(state: &AppState, email: &str) -> AppResult<u64> {
     active.updated_at = Set(now);
     active.update(&txn).await?;
     let revoked = super::sessions::revoke_all_of(&txn, user.id).await?;
+    let metadata = Metadata {
+        sessions_revoked: Some(revoked),
+        ..Metadata::default()
+    };
+    let record = Record::success(Action::UserDisabled, "user", user.id).with(metadata);
+    audit::append_for_user(&txn, user.id, &Source::system(), record).await?;
     txn.commit().await?;
     Ok(revoked)
 }

@@ -48,7 +48,7 @@ pub async fn revoke_session(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    sessions::revoke_own(&state, signed_in.actor.user_id(), id.into_inner()).await?;
+    sessions::revoke_own(&state, &signed_in.actor, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -67,7 +67,7 @@ pub async fn totp_confirm(
     state: web::Data<AppState>,
     ApiJson(body): ApiJson<TotpCode>,
 ) -> ApiResult<HttpResponse> {
-    let recovery_codes = totp::confirm(&state, signed_in.actor.user, &body.code).await?;
+    let recovery_codes = totp::confirm(&state, &signed_in.actor, &body.code).await?;
     Ok(HttpResponse::Ok().json(RecoveryCodes { recovery_codes }))
 }
 
@@ -77,6 +77,6 @@ pub async fn totp_disable(
     state: web::Data<AppState>,
     ApiJson(body): ApiJson<TotpCode>,
 ) -> ApiResult<HttpResponse> {
-    totp::disable(&state, signed_in.actor.user, &body.code).await?;
+    totp::disable(&state, &signed_in.actor, &body.code).await?;
     Ok(HttpResponse::NoContent().finish())
 }

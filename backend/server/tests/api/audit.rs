@@ -13,9 +13,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    auth::Browser,
+    auth::{login, login_attempt, Browser, PASSWORD},
     helpers::{assert_problem, TestApp},
-    world::acme,
+    world::{acme, create_org},
 };
 
 /// The org's chain as stored, in `seq` order.
@@ -160,4 +160,41 @@ async fn an_event_edited_behind_the_triggers_back_is_found_at_its_seq() {
         verify(&w.app, w.org).await,
         Verification::Broken { first_bad_seq: 3 }
     );
+}
+
+#[tokio::test]
+async fn sign_ins_and_sign_outs_are_recorded_in_every_org_of_the_user() {
+    let w = acme().await;
+    let globex = create_org(&w.ada, "globex").await;
+    let bob_id = w
+        .app
+        .add_member(w.org, "bob@example.com", PASSWORD, &["contributor"])
+        .await;
+    attest_core::tenancy::members::admit(&w.app.state.db, globex, bob_id, &["auditor".to_owned()])
+        .await
+        .unwrap();
+
+    let wrong = login_attempt(&w.app, "bob@example.com", "not the password").await;
+    assert_problem(wrong, 401, "invalid_credentials").await;
+    let unknown = login_attempt(&w.app, "nobody@example.com", PASSWORD).await;
+    assert_problem(unknown, 401, "invalid_credentials").await;
+    let bob = login(&w.app, "bob@example.com", PASSWORD).await;
+    assert_eq!(bob.send(Method::POST, "/auth/logout", None).await.status(), 204);
+
+    for org in [w.org, globex] {
+        let bobs: Vec<AuditEvent> = events(&w.app, org)
+            .await
+            .into_iter()
+            .filter(|e| e.actor.id == Some(bob_id))
+            .collect();
+        assert_eq!(
+            actions(&bobs),
+            ["auth.signed_in", "auth.signed_in", "auth.signed_out"],
+            "in org {org}"
+        );
+        assert_eq!(bobs[0].outcome, Outcome::Failure);
+        assert_eq!(bobs[0].metadata, json!({"reason": "invalid_credentials"}));
+        assert_eq!(bobs[1].outcome, Outcome::Success);
+        assert!(matches!(verify(&w.app, org).await, Verification::Intact { .. }));
+    }
 }

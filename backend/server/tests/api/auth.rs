@@ -92,7 +92,7 @@ pub async fn login(app: &TestApp, email: &str, password: &str) -> Browser {
     }
 }
 
-async fn login_attempt(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+pub async fn login_attempt(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     app.client
         .post(app.url("/auth/login"))
         .header("x-request-id", "fixed-id")
