@@ -17,6 +17,7 @@ use crate::{
     console::{self, ConsoleAssets},
     extract::{self, JsonLimit},
     middleware::{
+        audit_denials,
         client_ip::TrustedProxies,
         guard, observe, problem_fallback,
         rate_limit::{self, AuthLimiter, LocalLimiter},
@@ -220,6 +221,7 @@ fn serve(
             .configure(routes::configure)
             .configure(|cfg| console::configure(cfg, assets.clone()))
             .default_service(web::to(routes::not_found))
+            .wrap(from_fn(audit_denials::middleware))
             .wrap(from_fn(guard::middleware))
             .wrap(from_fn(rate_limit::middleware))
             .wrap(from_fn(problem_fallback::middleware))

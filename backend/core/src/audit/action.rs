@@ -64,6 +64,19 @@ mod tests {
     use super::Action;
 
     #[test]
+    fn docs_audit_md_lists_exactly_these_actions() {
+        let doc = include_str!("../../../../docs/audit.md");
+        let listed: Vec<(&str, &str)> = doc
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `"))
+            .filter_map(|rest| rest.split_once("` | "))
+            .map(|(name, what)| (name, what.trim_end_matches(" |")))
+            .collect();
+        let coded: Vec<(&str, &str)> = Action::ALL.iter().map(|a| (a.as_str(), a.describe())).collect();
+        assert_eq!(listed, coded);
+    }
+
+    #[test]
     fn names_are_unique_noun_dot_verb() {
         let mut seen = std::collections::BTreeSet::new();
         for action in Action::ALL {

@@ -15,4 +15,4 @@ pub mod writer;
 
 pub use action::Action;
 pub use metadata::{Facts, Metadata, Reason};
-pub use writer::{append, append_for_user, start_chain, Record, Source};
+pub use writer::{append, append_for_user, record_denial, start_chain, Record, Source};

@@ -147,6 +147,29 @@ pub async fn append_for_user<C: ConnectionTrait>(
     Ok(orgs.len())
 }
 
+/// Records a refused request in the org's chain, in a transaction of its own
+/// (whatever the request had begun was rolled back).
+pub async fn record_denial(
+    state: &crate::AppState,
+    org_id: Uuid,
+    source: &Source,
+    permission: attest_shared::permissions::Permission,
+    route: String,
+) -> AppResult<()> {
+    let metadata = Metadata {
+        permission: Some(permission),
+        route: Some(route),
+        ..Metadata::default()
+    };
+    let record = Record::success(Action::AccessDenied, "permission", permission)
+        .outcome(Outcome::Denied)
+        .with(metadata);
+    let txn = state.begin().await?;
+    append(&txn, org_id, source, record).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Now, to the microsecond both databases store.
 fn now_micros() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)

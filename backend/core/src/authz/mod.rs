@@ -19,6 +19,9 @@ use uuid::Uuid;
 
 use crate::{audit, clock, store::entities::orgs, Actor, AppError, AppResult, AppState, ErrorKind};
 
+/// The problem member naming the permission a `403` lacked.
+pub const DENIED_PERMISSION: &str = "permission";
+
 /// Proof that the actor may see `org`, with what they may do there.
 #[derive(Debug, Clone)]
 pub struct OrgScope {
@@ -54,16 +57,21 @@ impl OrgScope {
         audit::append(db, self.org.id, &audit::Source::of(&self.actor), record).await
     }
 
+    /// `403 forbidden` for lack of `permission`. The problem names the permission
+    /// (`permission` member), and the server records the denial in the org's
+    /// audit trail (`access.denied`) from it.
+    pub fn denied(&self, permission: Permission, detail: String) -> AppError {
+        tracing::info!(org_id = %self.org.id, user_id = %self.actor.user_id(), %permission, "denied");
+        AppError::new(ErrorKind::Forbidden, detail)
+            .with_extension(DENIED_PERMISSION, serde_json::Value::from(permission.as_str()))
+    }
+
     /// `403 forbidden` unless the actor holds `permission` in this org.
     pub fn require(&self, permission: Permission) -> AppResult<()> {
         if self.can(permission) {
             Ok(())
         } else {
-            tracing::info!(org_id = %self.org.id, user_id = %self.actor.user_id(), %permission, "denied");
-            Err(AppError::new(
-                ErrorKind::Forbidden,
-                format!("this needs the {permission} permission"),
-            ))
+            Err(self.denied(permission, format!("this needs the {permission} permission")))
         }
     }
 }

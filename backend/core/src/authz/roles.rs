@@ -98,8 +98,8 @@ fn parse_permissions(names: &[String]) -> AppResult<Vec<Permission>> {
 /// `403` unless the actor holds every permission in `grants`.
 fn require_all(scope: &OrgScope, grants: &[Permission], what: &str) -> AppResult<()> {
     match grants.iter().find(|p| !scope.can(**p)) {
-        Some(missing) => Err(AppError::new(
-            ErrorKind::Forbidden,
+        Some(missing) => Err(scope.denied(
+            *missing,
             format!("{what} grants {missing}, which you do not hold"),
         )),
         None => Ok(()),

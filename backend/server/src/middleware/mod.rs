@@ -5,11 +5,13 @@
 //! 3. [`security_headers`]: CSP with a per-response nonce and the rest of DESIGN.md's list;
 //! 4. [`problem_fallback`]: any error answer that is not yet problem+json becomes one;
 //! 5. [`rate_limit`]: per-client limits with standard headers (`/auth/*`);
-//! 6. [`guard`]: a panic becomes an opaque `500`, a handler over its time a `503`.
+//! 6. [`guard`]: a panic becomes an opaque `500`, a handler over its time a `503`;
+//! 7. [`audit_denials`]: a `403` for a missing permission lands in the org's audit trail.
 //!
 //! Sessions and CSRF are checked by the [`session::SignedIn`] extractor of the
 //! routes that need a signed-in user; [`client_ip`] resolves the client address.
 
+pub mod audit_denials;
 pub mod client_ip;
 pub mod early_answer;
 pub mod guard;

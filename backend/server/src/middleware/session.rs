@@ -7,7 +7,7 @@ use actix_web::{
     cookie::{time::Duration as CookieDuration, Cookie, SameSite},
     dev::Payload,
     http::{header, Method},
-    web, FromRequest, HttpRequest,
+    web, FromRequest, HttpMessage as _, HttpRequest,
 };
 use attest_core::{
     actor::{Credential, Origin},
@@ -186,6 +186,10 @@ impl FromRequest for InOrg {
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| AppError::internal("state is not configured"))?;
             let scope = attest_core::authz::scope(state, &signed_in.actor, &org_ref).await?;
+            req.extensions_mut().insert(super::audit_denials::DenialTrail {
+                org_id: scope.org_id(),
+                source: attest_core::audit::Source::of(&signed_in.actor),
+            });
             Ok(InOrg { scope, signed_in })
         })
     }

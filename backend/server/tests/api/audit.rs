@@ -198,3 +198,103 @@ async fn sign_ins_and_sign_outs_are_recorded_in_every_org_of_the_user() {
         assert!(matches!(verify(&w.app, org).await, Verification::Intact { .. }));
     }
 }
+
+#[tokio::test]
+async fn a_refused_request_is_audited_as_denied_with_the_permission_it_lacked() {
+    let w = acme().await;
+    let bob_id = w
+        .app
+        .add_member(w.org, "bob@example.com", PASSWORD, &["admin"])
+        .await;
+    let bob = login(&w.app, "bob@example.com", PASSWORD).await;
+    // Admins may manage roles but lack org:delete: this role would be an escalation.
+    let res = bob
+        .send(
+            Method::POST,
+            "/api/v1/orgs/acme/roles",
+            Some(json!({"name": "nuke", "permissions": ["org:delete"]})),
+        )
+        .await;
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let problem = assert_problem(res, 403, "forbidden").await;
+    assert_eq!(problem["permission"], "org:delete");
+    assert_problem(
+        bob.send(Method::DELETE, "/api/v1/orgs/acme", None).await,
+        403,
+        "forbidden",
+    )
+    .await;
+
+    let denials: Vec<AuditEvent> = events(&w.app, w.org)
+        .await
+        .into_iter()
+        .filter(|e| e.actor.id == Some(bob_id) && e.action != "auth.signed_in")
+        .collect();
+    assert_eq!(
+        actions(&denials),
+        ["access.denied", "access.denied"],
+        "and nothing else"
+    );
+    assert_eq!(denials[0].outcome, Outcome::Denied);
+    assert_eq!(denials[0].request_id.as_deref(), Some(request_id.as_str()));
+    assert_eq!(
+        denials[0].metadata,
+        json!({"permission": "org:delete", "route": "POST /api/v1/orgs/{org}/roles"})
+    );
+    assert_eq!(
+        denials[1].metadata,
+        json!({"permission": "org:delete", "route": "DELETE /api/v1/orgs/{org}"})
+    );
+    assert!(matches!(verify(&w.app, w.org).await, Verification::Intact { .. }));
+}
+
+/// What `scripts/verify-audit-chain.py` (written from docs/audit.md, not from
+/// the Rust code) says of `events` as JSON lines.
+fn python_verdict(events: &[AuditEvent]) -> String {
+    use std::io::Write as _;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/verify-audit-chain.py");
+    let mut child = std::process::Command::new("python3")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut stdin = child.stdin.take().unwrap();
+    for event in events {
+        writeln!(stdin, "{}", serde_json::to_string(event).unwrap()).unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout).trim(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    )
+}
+
+#[tokio::test]
+async fn an_independent_implementation_recomputes_the_same_chain() {
+    let w = acme().await;
+    // Metadata with non-ASCII text and quotes, as JCS must escape them.
+    let res = w
+        .ada
+        .request(Method::PATCH, "/api/v1/orgs/acme")
+        .header("if-match", "*")
+        .json(&json!({"name": "Acmé \"Ünïcode\" ✓"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(create_role(&w.ada, "reviewer").await.status(), 201);
+    let chain = events(&w.app, w.org).await;
+    let head = chain.last().unwrap();
+    assert_eq!(
+        python_verdict(&chain),
+        format!("ok {} {}", chain.len(), head.hash)
+    );
+
+    let mut forged = chain.clone();
+    forged[1].metadata = json!({"after": {"name": "Someone else"}});
+    assert_eq!(python_verdict(&forged), "broken at seq 2");
+}
