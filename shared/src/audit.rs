@@ -96,6 +96,25 @@ impl Outcome {
     }
 }
 
+/// `GET /api/v1/orgs/{org}/audit-events/verify`: `{"ok":true,"events":N,"head":{"seq","hash"}}`
+/// or `{"ok":false,"first_bad_seq":N}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainVerification {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<ChainHead>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_bad_seq: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
 /// The genesis `prev_hash`.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

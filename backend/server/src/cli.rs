@@ -42,6 +42,21 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Check the audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Recompute every org's chain (or one org's); exit 0 only when all verify,
+    /// else non-zero naming the first bad seq of each broken chain.
+    Verify {
+        #[arg(long, value_name = "SLUG")]
+        org: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -120,6 +135,9 @@ pub fn run() -> ExitCode {
         Command::Admin {
             action: AdminAction::Disable { email },
         } => block_on(disable_user(settings, email)),
+        Command::Audit {
+            action: AuditAction::Verify { org },
+        } => block_on(verify_audit(settings, org)),
     }
 }
 
@@ -165,6 +183,41 @@ async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()
         }
     }
     db.close().await?;
+    Ok(())
+}
+
+async fn verify_audit(settings: Settings, slug: Option<String>) -> anyhow::Result<()> {
+    use attest_core::{audit::verify::Verification, store::entities::orgs};
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
+
+    let db = store::connect(&StoreConfig::new(settings.database_url.expose().clone())).await?;
+    let mut query = orgs::Entity::find().order_by_asc(orgs::Column::Slug);
+    if let Some(slug) = &slug {
+        query = query.filter(orgs::Column::Slug.eq(slug.as_str()));
+    }
+    let orgs = query.all(&db).await?;
+    if let (Some(slug), true) = (&slug, orgs.is_empty()) {
+        anyhow::bail!("no organization {slug}");
+    }
+    let mut broken = 0;
+    for org in &orgs {
+        match attest_core::audit::verify::verify(&db, org.id).await? {
+            Verification::Intact { events, head } => {
+                let head = head
+                    .map(|(seq, hash)| format!(", head {seq} {hash}"))
+                    .unwrap_or_default();
+                println!("{}: ok, {events} events{head}", org.slug);
+            }
+            Verification::Broken { first_bad_seq } => {
+                broken += 1;
+                println!("{}: BROKEN, first bad seq {first_bad_seq}", org.slug);
+            }
+        }
+    }
+    db.close().await?;
+    if broken > 0 {
+        anyhow::bail!("{broken} audit chain(s) failed verification");
+    }
     Ok(())
 }
 

@@ -10,6 +10,7 @@ pub mod action;
 pub mod chain;
 pub mod erasure;
 pub mod metadata;
+pub mod query;
 pub mod verify;
 pub mod writer;
 

@@ -25,6 +25,30 @@ pub enum Verification {
     Broken { first_bad_seq: i64 },
 }
 
+impl Verification {
+    /// The answer of the verify route and the CLI.
+    pub fn report(&self) -> attest_shared::audit::ChainVerification {
+        use attest_shared::audit::{ChainHead, ChainVerification};
+        match self {
+            Verification::Intact { events, head } => ChainVerification {
+                ok: true,
+                events: Some(*events),
+                head: head.as_ref().map(|(seq, hash)| ChainHead {
+                    seq: *seq,
+                    hash: hash.clone(),
+                }),
+                first_bad_seq: None,
+            },
+            Verification::Broken { first_bad_seq } => ChainVerification {
+                ok: false,
+                events: None,
+                head: None,
+                first_bad_seq: Some(*first_bad_seq),
+            },
+        }
+    }
+}
+
 /// Walks the org's chain from its first stored event.
 pub async fn verify<C: ConnectionTrait>(db: &C, org_id: Uuid) -> AppResult<Verification> {
     let mut walk = Walk::default();

@@ -4,6 +4,7 @@
 //! later the authorization matrix and the OpenAPI document) can enumerate them.
 //! The console's pages and assets are mounted by [`crate::console`].
 
+mod audit;
 mod auth;
 mod health;
 mod invitations;
@@ -131,6 +132,18 @@ pub fn table() -> Vec<RouteDef> {
             "/api/v1/orgs/{org}/roles/{name}",
             Org(RolesManage),
             |r| r.to(roles::delete),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/audit-events",
+            Org(AuditRead),
+            |r| r.to(audit::list),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/audit-events/verify",
+            Org(AuditRead),
+            |r| r.to(audit::verify),
         ),
         route(
             Method::GET,

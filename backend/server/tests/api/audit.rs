@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{login, login_attempt, Browser, PASSWORD},
-    helpers::{assert_problem, TestApp},
+    helpers::{assert_problem, attest_command, base_env, TestApp},
     world::{acme, create_org},
 };
 
@@ -160,6 +160,121 @@ async fn an_event_edited_behind_the_triggers_back_is_found_at_its_seq() {
         verify(&w.app, w.org).await,
         Verification::Broken { first_bad_seq: 3 }
     );
+    let answer: serde_json::Value = w
+        .ada
+        .get("/api/v1/orgs/acme/audit-events/verify")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"ok": false, "first_bad_seq": 3}));
+
+    let dir = tempfile::tempdir().unwrap();
+    let cli = attest_command(dir.path(), &base_env(&w.app.db.url, dir.path()))
+        .args(["audit", "verify", "--org", "acme"])
+        .output()
+        .unwrap();
+    assert!(!cli.status.success());
+    assert!(String::from_utf8_lossy(&cli.stdout).contains("acme: BROKEN, first bad seq 3"));
+}
+
+#[tokio::test]
+async fn the_verify_route_and_the_cli_report_an_intact_chain_and_its_head() {
+    let w = acme().await;
+    assert_eq!(create_role(&w.ada, "reviewer").await.status(), 201);
+    let head = events(&w.app, w.org).await.pop().unwrap();
+    let answer: serde_json::Value = w
+        .ada
+        .get("/api/v1/orgs/acme/audit-events/verify")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer,
+        json!({"ok": true, "events": 2, "head": {"seq": 2, "hash": head.hash}})
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cli = attest_command(dir.path(), &base_env(&w.app.db.url, dir.path()))
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    assert!(
+        String::from_utf8_lossy(&cli.stdout).contains(&format!("acme: ok, 2 events, head 2 {}", head.hash))
+    );
+}
+
+#[tokio::test]
+async fn the_list_filters_and_pages_newest_first() {
+    let w = acme().await;
+    for name in ["a", "b", "c"] {
+        assert_eq!(create_role(&w.ada, name).await.status(), 201);
+    }
+    let all = events(&w.app, w.org).await;
+    let newest_first: Vec<i64> = all.iter().rev().map(|e| e.seq).collect();
+
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/orgs/acme/audit-events?limit=2".to_owned();
+    loop {
+        let page: serde_json::Value = w.ada.get(&path).await.json().await.unwrap();
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["seq"].as_i64().unwrap()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/orgs/acme/audit-events?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, newest_first);
+
+    let page: serde_json::Value = w
+        .ada
+        .get("/api/v1/orgs/acme/audit-events?action=role.created&target_id=b")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["target"], json!({"type": "role", "id": "b"}));
+    assert_eq!(
+        serde_json::from_value::<AuditEvent>(items[0].clone()).unwrap(),
+        all[2]
+    );
+
+    let ada_id = all[0].actor.id.unwrap();
+    let by_ada: serde_json::Value = w
+        .ada
+        .get(&format!("/api/v1/orgs/acme/audit-events?actor_id={ada_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_ada["items"].as_array().unwrap().len(), all.len());
+    let future = "2999-01-01T00:00:00Z";
+    let later: serde_json::Value = w
+        .ada
+        .get(&format!("/api/v1/orgs/acme/audit-events?since={future}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(later["items"], json!([]));
+
+    let bad = w.ada.get("/api/v1/orgs/acme/audit-events?cursor=nonsense").await;
+    let body = assert_problem(bad, 400, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "cursor");
+    // Append-only: nothing updates or deletes events over the API either.
+    let res = w
+        .ada
+        .send(Method::DELETE, "/api/v1/orgs/acme/audit-events", None)
+        .await;
+    assert_problem(res, 405, "bad_request").await;
 }
 
 #[tokio::test]
