@@ -45,6 +45,32 @@ async fn create_role(browser: &Browser, name: &str) -> reqwest::Response {
         .await
 }
 
+/// What `GET …/audit-events/verify` answers.
+async fn verify_route(browser: &Browser) -> serde_json::Value {
+    browser
+        .get("/api/v1/orgs/acme/audit-events/verify")
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// `attest audit verify <args>` against the app's database: success, and its output.
+fn verify_cli(app: &TestApp, args: &[&str]) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = attest_command(dir.path(), &base_env(&app.db.url, dir.path()))
+        .args(["audit", "verify"])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
 async fn verify(app: &TestApp, org: Uuid) -> Verification {
     attest_core::audit::verify::verify(&app.state.db, org)
         .await
@@ -160,22 +186,12 @@ async fn an_event_edited_behind_the_triggers_back_is_found_at_its_seq() {
         verify(&w.app, w.org).await,
         Verification::Broken { first_bad_seq: 3 }
     );
-    let answer: serde_json::Value = w
-        .ada
-        .get("/api/v1/orgs/acme/audit-events/verify")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let answer = verify_route(&w.ada).await;
     assert_eq!(answer, json!({"ok": false, "first_bad_seq": 3}));
 
-    let dir = tempfile::tempdir().unwrap();
-    let cli = attest_command(dir.path(), &base_env(&w.app.db.url, dir.path()))
-        .args(["audit", "verify", "--org", "acme"])
-        .output()
-        .unwrap();
-    assert!(!cli.status.success());
-    assert!(String::from_utf8_lossy(&cli.stdout).contains("acme: BROKEN, first bad seq 3"));
+    let (ok, out) = verify_cli(&w.app, &["--org", "acme"]);
+    assert!(!ok);
+    assert!(out.contains("acme: BROKEN, first bad seq 3"), "{out}");
 }
 
 #[tokio::test]
@@ -183,25 +199,16 @@ async fn the_verify_route_and_the_cli_report_an_intact_chain_and_its_head() {
     let w = acme().await;
     assert_eq!(create_role(&w.ada, "reviewer").await.status(), 201);
     let head = events(&w.app, w.org).await.pop().unwrap();
-    let answer: serde_json::Value = w
-        .ada
-        .get("/api/v1/orgs/acme/audit-events/verify")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let answer = verify_route(&w.ada).await;
     assert_eq!(
         answer,
         json!({"ok": true, "events": 2, "head": {"seq": 2, "hash": head.hash}})
     );
-    let dir = tempfile::tempdir().unwrap();
-    let cli = attest_command(dir.path(), &base_env(&w.app.db.url, dir.path()))
-        .args(["audit", "verify"])
-        .output()
-        .unwrap();
-    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    let (ok, out) = verify_cli(&w.app, &[]);
+    assert!(ok, "{out}");
     assert!(
-        String::from_utf8_lossy(&cli.stdout).contains(&format!("acme: ok, 2 events, head 2 {}", head.hash))
+        out.contains(&format!("acme: ok, 2 events, head 2 {}", head.hash)),
+        "{out}"
     );
 }
 
