@@ -9,6 +9,7 @@
 pub mod action;
 pub mod chain;
 pub mod erasure;
+pub mod export;
 pub mod metadata;
 pub mod query;
 pub mod verify;

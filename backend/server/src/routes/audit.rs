@@ -1,9 +1,17 @@
 //! `/api/v1/orgs/{org}/audit-events`: the org's audit trail, read-only.
 
-use actix_web::{web, HttpResponse};
-use attest_core::{audit::query, AppState};
-use attest_shared::api::Page;
+use actix_web::{http::header, web, web::Bytes, HttpResponse};
+use attest_core::{
+    audit::{self, query},
+    AppError, AppState,
+};
+use attest_shared::{
+    api::Page,
+    audit::{micros, AuditEvent},
+    error::FieldError,
+};
 use chrono::{DateTime, Utc};
+use futures_util::{stream, StreamExt as _};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -46,4 +54,160 @@ pub async fn list(
 pub async fn verify(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let verification = query::verify(&state, &org.scope).await?;
     Ok(HttpResponse::Ok().json(verification.report()))
+}
+
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    format: Option<String>,
+}
+
+/// The two export formats: JSON lines (what verification reads) and CSV.
+#[derive(Clone, Copy)]
+enum Format {
+    Jsonl,
+    Csv,
+}
+
+const CSV_COLUMNS: [&str; 16] = [
+    "id",
+    "seq",
+    "occurred_at",
+    "actor_type",
+    "actor_id",
+    "actor_display",
+    "action",
+    "target_type",
+    "target_id",
+    "outcome",
+    "request_id",
+    "ip",
+    "user_agent",
+    "metadata",
+    "prev_hash",
+    "hash",
+];
+
+impl Format {
+    fn parse(name: Option<&str>) -> Result<Format, AppError> {
+        match name.unwrap_or("jsonl") {
+            "jsonl" => Ok(Format::Jsonl),
+            "csv" => Ok(Format::Csv),
+            _ => Err(AppError::validation(vec![FieldError {
+                field: "format".into(),
+                message: "must be jsonl or csv".into(),
+            }])),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Format::Jsonl => "application/x-ndjson",
+            Format::Csv => "text/csv; charset=utf-8",
+        }
+    }
+
+    /// What comes before the first event.
+    fn preamble(self) -> Bytes {
+        match self {
+            Format::Jsonl => Bytes::new(),
+            Format::Csv => Bytes::from(format!("{}\r\n", CSV_COLUMNS.join(","))),
+        }
+    }
+
+    fn encode(self, events: &[AuditEvent]) -> Result<Bytes, std::io::Error> {
+        let mut out = Vec::with_capacity(events.len() * 512);
+        match self {
+            Format::Jsonl => {
+                for event in events {
+                    serde_json::to_writer(&mut out, event)?;
+                    out.push(b'\n');
+                }
+            }
+            Format::Csv => {
+                let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(&mut out);
+                for event in events {
+                    writer.write_record(csv_row(event).iter().map(|cell| spreadsheet_safe(cell)))?;
+                }
+                writer.flush()?;
+            }
+        }
+        Ok(Bytes::from(out))
+    }
+}
+
+fn csv_row(e: &AuditEvent) -> [String; 16] {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    [
+        e.id.to_string(),
+        e.seq.to_string(),
+        micros::format(&e.occurred_at),
+        e.actor.kind.as_str().to_owned(),
+        e.actor.id.map(|id| id.to_string()).unwrap_or_default(),
+        e.actor.display.clone(),
+        e.action.clone(),
+        e.target.kind.clone(),
+        text(&e.target.id),
+        e.outcome.as_str().to_owned(),
+        text(&e.request_id),
+        text(&e.ip),
+        text(&e.user_agent),
+        e.metadata.to_string(),
+        e.prev_hash.clone(),
+        e.hash.clone(),
+    ]
+}
+
+/// A cell a spreadsheet would run as a formula gets a leading `'` (CSV
+/// injection). Verification reads the JSON lines export, which is verbatim.
+fn spreadsheet_safe(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    }
+}
+
+/// `GET …/audit-events/export?format=jsonl|csv`: the chain as of the request,
+/// oldest first, streamed a page at a time.
+pub async fn export(
+    org: InOrg,
+    state: web::Data<AppState>,
+    params: web::Query<ExportQuery>,
+) -> ApiResult<HttpResponse> {
+    let format = Format::parse(params.format.as_deref())?;
+    let export = audit::export::begin(&state, &org.scope, format.name()).await?;
+    let pages = stream::unfold(Some(0i64), move |after| {
+        let state = state.clone();
+        async move {
+            let after = after?;
+            match export.page(&state, after).await {
+                Ok(events) => {
+                    let last = events.last()?.seq;
+                    Some((format.encode(&events), Some(last)))
+                }
+                Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+            }
+        }
+    });
+    let body = stream::once(async move { Ok(format.preamble()) }).chain(pages);
+    let filename = format!(
+        "{}-audit-{}.{}",
+        org.scope.org().slug,
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+        format.name()
+    );
+    Ok(HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .streaming(body))
 }

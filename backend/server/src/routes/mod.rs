@@ -141,6 +141,12 @@ pub fn table() -> Vec<RouteDef> {
         ),
         route(
             Method::GET,
+            "/api/v1/orgs/{org}/audit-events/export",
+            Org(AuditExport),
+            |r| r.to(audit::export),
+        ),
+        route(
+            Method::GET,
             "/api/v1/orgs/{org}/audit-events/verify",
             Org(AuditRead),
             |r| r.to(audit::verify),

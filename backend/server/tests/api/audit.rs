@@ -373,6 +373,11 @@ async fn a_refused_request_is_audited_as_denied_with_the_permission_it_lacked() 
 /// What `scripts/verify-audit-chain.py` (written from docs/audit.md, not from
 /// the Rust code) says of `events` as JSON lines.
 fn python_verdict(events: &[AuditEvent]) -> String {
+    let lines: Vec<String> = events.iter().map(|e| serde_json::to_string(e).unwrap()).collect();
+    python_verdict_on(&lines.join("\n"))
+}
+
+fn python_verdict_on(jsonl: &str) -> String {
     use std::io::Write as _;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/verify-audit-chain.py");
     let mut child = std::process::Command::new("python3")
@@ -383,9 +388,7 @@ fn python_verdict(events: &[AuditEvent]) -> String {
         .spawn()
         .expect("python3");
     let mut stdin = child.stdin.take().unwrap();
-    for event in events {
-        writeln!(stdin, "{}", serde_json::to_string(event).unwrap()).unwrap();
-    }
+    writeln!(stdin, "{jsonl}").unwrap();
     drop(stdin);
     let out = child.wait_with_output().unwrap();
     format!(
@@ -419,4 +422,69 @@ async fn an_independent_implementation_recomputes_the_same_chain() {
     let mut forged = chain.clone();
     forged[1].metadata = json!({"after": {"name": "Someone else"}});
     assert_eq!(python_verdict(&forged), "broken at seq 2");
+}
+
+#[tokio::test]
+async fn the_exports_stream_the_chain_and_the_jsonl_export_verifies_without_attest() {
+    let w = acme().await;
+    for name in ["a", "b"] {
+        assert_eq!(create_role(&w.ada, name).await.status(), 201);
+    }
+    // A user agent a spreadsheet would take for a formula.
+    let res = w
+        .ada
+        .request(Method::POST, "/api/v1/orgs/acme/roles")
+        .header("user-agent", "=HYPERLINK(\"http://evil.example\")")
+        .json(&json!({"name": "c", "permissions": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let before = events(&w.app, w.org).await;
+
+    let res = w
+        .ada
+        .get("/api/v1/orgs/acme/audit-events/export?format=jsonl")
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/x-ndjson");
+    let disposition = res.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(
+        disposition.starts_with("attachment; filename=\"acme-audit-"),
+        "{disposition}"
+    );
+    let jsonl = res.text().await.unwrap();
+    assert_eq!(jsonl.lines().count(), before.len());
+    let head = before.last().unwrap();
+    assert_eq!(
+        python_verdict_on(jsonl.trim_end()),
+        format!("ok {} {}", before.len(), head.hash)
+    );
+
+    // The export is audited, after the events it holds.
+    let after = events(&w.app, w.org).await;
+    let exported = after.last().unwrap();
+    assert_eq!(exported.action, "audit.exported");
+    assert_eq!(
+        exported.metadata,
+        json!({"format": "jsonl", "events": before.len(), "up_to_seq": head.seq})
+    );
+
+    let csv = w
+        .ada
+        .get("/api/v1/orgs/acme/audit-events/export?format=csv")
+        .await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("id,seq,occurred_at,actor_type"));
+    assert_eq!(lines.count(), after.len(), "every event up to the export's start");
+    assert!(csv.contains("'=HYPERLINK"), "formula cells are defused");
+    assert!(!csv.contains(",=HYPERLINK") && !csv.contains(",\"=HYPERLINK"));
+
+    let bad = w
+        .ada
+        .get("/api/v1/orgs/acme/audit-events/export?format=xml")
+        .await;
+    assert_problem(bad, 400, "validation_failed").await;
 }
