@@ -83,7 +83,7 @@ pub async fn create<C: sea_orm::ConnectionTrait>(
         idp_issuer: Set(None),
         idp_sid: Set(None),
         ip: Set(client.ip.clone()),
-        user_agent: Set(client.user_agent.as_deref().map(|ua| truncate(ua, 512))),
+        user_agent: Set(client.user_agent.clone()),
         created_at: Set(now),
         last_seen_at: Set(now),
         expires_at: Set(clock::after(now, state.config.session_max)),
@@ -259,14 +259,6 @@ async fn member_ids(state: &AppState, scope: &OrgScope) -> AppResult<Vec<Uuid>> 
         .collect())
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,11 +267,5 @@ mod tests {
     fn activity_is_recorded_often_enough_for_any_idle_timeout() {
         assert_eq!(touch_interval(Duration::from_secs(3600)), Duration::from_secs(60));
         assert_eq!(touch_interval(Duration::from_secs(1)), Duration::from_millis(250));
-    }
-
-    #[test]
-    fn truncation_respects_character_boundaries() {
-        assert_eq!(truncate("héllo", 2), "h");
-        assert_eq!(truncate("abc", 10), "abc");
     }
 }

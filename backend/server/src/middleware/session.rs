@@ -66,15 +66,13 @@ impl SessionCookie {
 
 /// Where a request comes from, for new sessions and the audit trail.
 pub fn origin(req: &HttpRequest) -> Origin {
-    Origin {
-        request_id: super::request_id::current(),
-        ip: client_ip(req).map(|ip| ip.to_string()),
-        user_agent: req
-            .headers()
+    Origin::new(
+        super::request_id::current(),
+        client_ip(req).map(|ip| ip.to_string()),
+        req.headers()
             .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-    }
+            .and_then(|v| v.to_str().ok()),
+    )
 }
 
 /// Browsers say where a request comes from; a cross-site one is refused. Clients
