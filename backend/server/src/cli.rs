@@ -190,18 +190,20 @@ async fn verify_audit(settings: Settings, slug: Option<String>) -> anyhow::Resul
     use attest_core::{audit::verify::Verification, store::entities::orgs};
     use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
 
-    let db = store::connect(&StoreConfig::new(settings.database_url.expose().clone())).await?;
+    let state = attest_server::startup::open_state(&settings).await?;
+    let db = &state.db;
+    let key = attest_core::audit::checkpoint::CheckpointKey::derive(&state.key).public();
     let mut query = orgs::Entity::find().order_by_asc(orgs::Column::Slug);
     if let Some(slug) = &slug {
         query = query.filter(orgs::Column::Slug.eq(slug.as_str()));
     }
-    let orgs = query.all(&db).await?;
+    let orgs = query.all(db).await?;
     if let (Some(slug), true) = (&slug, orgs.is_empty()) {
         anyhow::bail!("no organization {slug}");
     }
     let mut broken = 0;
     for org in &orgs {
-        match attest_core::audit::verify::verify(&db, org.id).await? {
+        match attest_core::audit::verify::verify(db, &key, org.id).await? {
             Verification::Intact { events, head } => {
                 let head = head
                     .map(|(seq, hash)| format!(", head {seq} {hash}"))
@@ -214,7 +216,6 @@ async fn verify_audit(settings: Settings, slug: Option<String>) -> anyhow::Resul
             }
         }
     }
-    db.close().await?;
     if broken > 0 {
         anyhow::bail!("{broken} audit chain(s) failed verification");
     }

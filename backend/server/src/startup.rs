@@ -55,6 +55,7 @@ impl Application {
         .map_err(|e| anyhow::anyhow!("mail: {e}"))?;
         outbox::spawn_worker(state.db.clone(), Arc::new(mailer));
         attest_core::tenancy::orgs::spawn_purger(state.clone());
+        attest_core::audit::checkpoint::spawn_signer(state.clone());
 
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;

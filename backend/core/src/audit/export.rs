@@ -5,7 +5,7 @@ use attest_shared::{audit::AuditEvent, permissions::Permission};
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _};
 use uuid::Uuid;
 
-use super::{writer::event_of, Action, Metadata, Record};
+use super::{checkpoint::CheckpointKey, writer::event_of, Action, Metadata, Record};
 use crate::{
     authz::OrgScope,
     store::entities::{audit_events, audit_heads},
@@ -43,6 +43,8 @@ pub async fn begin(state: &AppState, scope: &OrgScope, format: &str) -> AppResul
             Record::success(Action::AuditExported, "org", scope.org_id()).with(metadata),
         )
         .await?;
+    // Every export leaves a signed checkpoint of the head it saw (its own event included).
+    super::checkpoint::sign_head(&txn, &CheckpointKey::derive(&state.key), scope.org_id()).await?;
     txn.commit().await?;
     Ok(Export {
         org_id: scope.org_id(),

@@ -8,6 +8,7 @@
 
 pub mod action;
 pub mod chain;
+pub mod checkpoint;
 pub mod erasure;
 pub mod export;
 pub mod metadata;

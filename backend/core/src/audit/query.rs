@@ -72,5 +72,6 @@ fn parse_cursor(cursor: &str) -> AppResult<i64> {
 /// Recomputes the org's chain (`GET …/audit-events/verify`).
 pub async fn verify(state: &AppState, scope: &OrgScope) -> AppResult<Verification> {
     scope.require(Permission::AuditRead)?;
-    super::verify::verify(&state.db, scope.org_id()).await
+    let key = super::checkpoint::CheckpointKey::derive(&state.key).public();
+    super::verify::verify(&state.db, &key, scope.org_id()).await
 }

@@ -7,7 +7,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{chain, writer::event_of};
+use ed25519_dalek::VerifyingKey;
+
+use super::{chain, checkpoint, writer::event_of};
 use crate::{store::entities::audit_events, AppResult};
 
 /// Events read per query while walking a chain.
@@ -49,8 +51,21 @@ impl Verification {
     }
 }
 
-/// Walks the org's chain from its first stored event.
-pub async fn verify<C: ConnectionTrait>(db: &C, org_id: Uuid) -> AppResult<Verification> {
+/// Walks the org's chain from its first stored event, then checks its signed
+/// checkpoints against it (signatures by `key`, the checkpoint public key).
+pub async fn verify<C: ConnectionTrait>(db: &C, key: &VerifyingKey, org_id: Uuid) -> AppResult<Verification> {
+    let intact = walk(db, org_id).await?;
+    let Verification::Intact { head, .. } = &intact else {
+        return Ok(intact);
+    };
+    let head_seq = head.as_ref().map_or(0, |(seq, _)| *seq);
+    Ok(match checkpoint::check(db, key, org_id, head_seq).await? {
+        Some(first_bad_seq) => Verification::Broken { first_bad_seq },
+        None => intact,
+    })
+}
+
+async fn walk<C: ConnectionTrait>(db: &C, org_id: Uuid) -> AppResult<Verification> {
     let mut walk = Walk::default();
     loop {
         let rows = audit_events::Entity::find()

@@ -211,3 +211,13 @@ pub async fn export(
         ))
         .streaming(body))
 }
+
+/// `GET /api/v1/audit/checkpoint-key`: the public key that checkpoint
+/// signatures verify against (docs/audit.md). Public on purpose.
+pub async fn checkpoint_key(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let key = audit::checkpoint::CheckpointKey::derive(&state.key);
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "algorithm": "Ed25519",
+        "public_key": key.public_hex(),
+    })))
+}

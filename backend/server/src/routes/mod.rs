@@ -133,6 +133,9 @@ pub fn table() -> Vec<RouteDef> {
             Org(RolesManage),
             |r| r.to(roles::delete),
         ),
+        route(Method::GET, "/api/v1/audit/checkpoint-key", Public, |r| {
+            r.to(audit::checkpoint_key)
+        }),
         route(
             Method::GET,
             "/api/v1/orgs/{org}/audit-events",

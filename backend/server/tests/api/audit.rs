@@ -72,7 +72,8 @@ fn verify_cli(app: &TestApp, args: &[&str]) -> (bool, String) {
 }
 
 async fn verify(app: &TestApp, org: Uuid) -> Verification {
-    attest_core::audit::verify::verify(&app.state.db, org)
+    let key = attest_core::audit::checkpoint::CheckpointKey::derive(&app.state.key).public();
+    attest_core::audit::verify::verify(&app.state.db, &key, org)
         .await
         .unwrap()
 }
@@ -166,12 +167,7 @@ async fn an_event_edited_behind_the_triggers_back_is_found_at_its_seq() {
     }
     let db = &w.app.state.db;
     // Someone with the database owner's rights: triggers off, one row rewritten.
-    let disable = if w.app.db.is_postgres() {
-        "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"
-    } else {
-        "DROP TRIGGER audit_events_no_update"
-    };
-    db.execute_unprepared(disable).await.unwrap();
+    disable_triggers(&w.app).await;
     audit_events::Entity::update_many()
         .col_expr(
             audit_events::Column::Metadata,
@@ -487,4 +483,94 @@ async fn the_exports_stream_the_chain_and_the_jsonl_export_verifies_without_atte
         .get("/api/v1/orgs/acme/audit-events/export?format=xml")
         .await;
     assert_problem(bad, 400, "validation_failed").await;
+}
+
+/// Turns the append-only triggers off, as only the database owner could.
+async fn disable_triggers(app: &TestApp) {
+    let statements: &[&str] = if app.db.is_postgres() {
+        &["ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"]
+    } else {
+        &[
+            "DROP TRIGGER audit_events_no_update",
+            "DROP TRIGGER audit_events_no_delete",
+        ]
+    };
+    for statement in statements {
+        app.state.db.execute_unprepared(statement).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_export_leaves_a_checkpoint_signed_with_the_published_key() {
+    use attest_core::store::entities::audit_checkpoints;
+    use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
+
+    let w = acme().await;
+    assert_eq!(create_role(&w.ada, "reviewer").await.status(), 201);
+    let export = w.ada.get("/api/v1/orgs/acme/audit-events/export").await;
+    assert_eq!(export.status(), 200);
+    let head = events(&w.app, w.org).await.pop().unwrap();
+    let checkpoint = audit_checkpoints::Entity::find_by_id((w.org, head.seq))
+        .one(&w.app.state.db)
+        .await
+        .unwrap()
+        .expect("the export signed the head");
+    assert_eq!(checkpoint.hash, head.hash);
+
+    // Anyone can check it with the published key and the documented statement.
+    let published: serde_json::Value = w
+        .app
+        .get("/api/v1/audit/checkpoint-key")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(published["algorithm"], "Ed25519");
+    let key_bytes: [u8; 32] = hex::decode(published["public_key"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let key = VerifyingKey::from_bytes(&key_bytes).unwrap();
+    let statement = json!({
+        "org_id": w.org,
+        "seq": checkpoint.seq,
+        "hash": checkpoint.hash,
+        "signed_at": attest_shared::audit::micros::format(&checkpoint.signed_at.to_utc()),
+    });
+    let signature = Signature::from_slice(&hex::decode(&checkpoint.signature).unwrap()).unwrap();
+    assert!(key.verify(statement.to_string().as_bytes(), &signature).is_ok());
+    assert!(matches!(verify(&w.app, w.org).await, Verification::Intact { .. }));
+}
+
+#[tokio::test]
+async fn cutting_off_the_tail_behind_a_checkpoint_is_detected() {
+    let w = acme().await;
+    for name in ["a", "b"] {
+        assert_eq!(create_role(&w.ada, name).await.status(), 201);
+    }
+    // The export's checkpoint covers seq 1..=4 (its own event is 4).
+    assert_eq!(
+        w.ada.get("/api/v1/orgs/acme/audit-events/export").await.status(),
+        200
+    );
+    assert_eq!(events(&w.app, w.org).await.len(), 4);
+
+    disable_triggers(&w.app).await;
+    audit_events::Entity::delete_many()
+        .filter(audit_events::Column::OrgId.eq(w.org))
+        .filter(audit_events::Column::Seq.gte(3))
+        .exec(&w.app.state.db)
+        .await
+        .unwrap();
+    // What is left is a perfectly linked chain of two events; only the checkpoint knows better.
+    assert_eq!(
+        python_verdict(&events(&w.app, w.org).await).split(' ').next(),
+        Some("ok")
+    );
+    assert_eq!(
+        verify(&w.app, w.org).await,
+        Verification::Broken { first_bad_seq: 3 }
+    );
+    let (ok, out) = verify_cli(&w.app, &[]);
+    assert!(!ok && out.contains("acme: BROKEN, first bad seq 3"), "{out}");
 }
