@@ -187,32 +187,26 @@ async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()
 }
 
 async fn verify_audit(settings: Settings, slug: Option<String>) -> anyhow::Result<()> {
-    use attest_core::{audit::verify::Verification, store::entities::orgs};
-    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
+    use attest_core::audit::verify::{self, Verification};
 
     let state = attest_server::startup::open_state(&settings).await?;
-    let db = &state.db;
-    let key = attest_core::audit::checkpoint::CheckpointKey::derive(&state.key).public();
-    let mut query = orgs::Entity::find().order_by_asc(orgs::Column::Slug);
-    if let Some(slug) = &slug {
-        query = query.filter(orgs::Column::Slug.eq(slug.as_str()));
-    }
-    let orgs = query.all(db).await?;
-    if let (Some(slug), true) = (&slug, orgs.is_empty()) {
+    let chains = verify::verify_all(&state, slug.as_deref()).await?;
+    if let (Some(slug), true) = (&slug, chains.is_empty()) {
         anyhow::bail!("no organization {slug}");
     }
     let mut broken = 0;
-    for org in &orgs {
-        match attest_core::audit::verify::verify(db, &key, org.id).await? {
+    for (slug, verification) in &chains {
+        match verification {
             Verification::Intact { events, head } => {
                 let head = head
+                    .as_ref()
                     .map(|(seq, hash)| format!(", head {seq} {hash}"))
                     .unwrap_or_default();
-                println!("{}: ok, {events} events{head}", org.slug);
+                println!("{slug}: ok, {events} events{head}");
             }
             Verification::Broken { first_bad_seq } => {
                 broken += 1;
-                println!("{}: BROKEN, first bad seq {first_bad_seq}", org.slug);
+                println!("{slug}: BROKEN, first bad seq {first_bad_seq}");
             }
         }
     }

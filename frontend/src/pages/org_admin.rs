@@ -10,7 +10,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::{
-    api::{self, Method},
+    api::{self, ApiError, Method},
     components::require_sign_in::RequireSignIn,
     session::Session,
 };
@@ -31,6 +31,15 @@ fn org_and_permissions() -> (Memo<String>, LocalResource<Vec<Permission>>) {
         }
     });
     (slug, mine)
+}
+
+/// What went wrong with the page's last actions, if anything: the first failure's detail.
+fn first_problem<const N: usize>(outcomes: [Option<Result<(), ApiError>>; N]) -> Option<String> {
+    outcomes
+        .into_iter()
+        .flatten()
+        .find_map(|outcome| outcome.err())
+        .map(|e| e.detail)
 }
 
 #[component]
@@ -77,13 +86,7 @@ fn MembersBody() -> impl IntoView {
             result
         }
     });
-    let problem = move || {
-        [save.value().get(), remove.value().get()]
-            .into_iter()
-            .flatten()
-            .find_map(|r| r.err())
-            .map(|e| e.detail)
-    };
+    let problem = move || first_problem([save.value().get(), remove.value().get()]);
 
     view! {
         <section class="panel">
@@ -233,13 +236,7 @@ fn RolesBody() -> impl IntoView {
             result
         }
     });
-    let problem = move || {
-        [save.value().get(), delete.value().get()]
-            .into_iter()
-            .flatten()
-            .find_map(|r| r.err())
-            .map(|e| e.detail)
-    };
+    let problem = move || first_problem([save.value().get(), delete.value().get()]);
 
     view! {
         <section class="panel">

@@ -40,7 +40,7 @@ pub async fn begin(state: &AppState, scope: &OrgScope, format: &str) -> AppResul
     scope
         .audit(
             &txn,
-            Record::success(Action::AuditExported, "org", scope.org_id()).with(metadata),
+            Record::of(Action::AuditExported, "org", scope.org_id()).with(metadata),
         )
         .await?;
     // Every export leaves a signed checkpoint of the head it saw (its own event included).

@@ -10,7 +10,10 @@ use uuid::Uuid;
 use ed25519_dalek::VerifyingKey;
 
 use super::{chain, checkpoint, writer::event_of};
-use crate::{store::entities::audit_events, AppResult};
+use crate::{
+    store::entities::{audit_events, orgs},
+    AppResult, AppState,
+};
 
 /// Events read per query while walking a chain.
 const PAGE: u64 = 2_000;
@@ -63,6 +66,21 @@ pub async fn verify<C: ConnectionTrait>(db: &C, key: &VerifyingKey, org_id: Uuid
         Some(first_bad_seq) => Verification::Broken { first_bad_seq },
         None => intact,
     })
+}
+
+/// Verifies every org's chain (or only the org with `slug`), by slug; for the
+/// command line, which answers for the whole installation.
+pub async fn verify_all(state: &AppState, slug: Option<&str>) -> AppResult<Vec<(String, Verification)>> {
+    let key = checkpoint::CheckpointKey::derive(&state.key).public();
+    let mut query = orgs::Entity::find().order_by_asc(orgs::Column::Slug);
+    if let Some(slug) = slug {
+        query = query.filter(orgs::Column::Slug.eq(slug));
+    }
+    let mut chains = Vec::new();
+    for org in query.all(&state.db).await? {
+        chains.push((org.slug, verify(&state.db, &key, org.id).await?));
+    }
+    Ok(chains)
 }
 
 async fn walk<C: ConnectionTrait>(db: &C, org_id: Uuid) -> AppResult<Verification> {

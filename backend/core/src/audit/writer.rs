@@ -25,8 +25,8 @@ pub struct Record {
 }
 
 impl Record {
-    /// A successful `action` on the `kind` resource `id`.
-    pub fn success(action: Action, kind: &str, id: impl ToString) -> Record {
+    /// `action` on the `kind` resource `id`; it succeeded unless [`Record::outcome`] says otherwise.
+    pub fn of(action: Action, kind: &str, id: impl ToString) -> Record {
         Record {
             action,
             target: AuditTarget {
@@ -161,7 +161,7 @@ pub async fn record_denial(
         route: Some(route),
         ..Metadata::default()
     };
-    let record = Record::success(Action::AccessDenied, "permission", permission)
+    let record = Record::of(Action::AccessDenied, "permission", permission)
         .outcome(Outcome::Denied)
         .with(metadata);
     let txn = state.begin().await?;

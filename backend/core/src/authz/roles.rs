@@ -200,7 +200,7 @@ pub async fn create(
     scope
         .audit(
             &txn,
-            Record::success(Action::RoleCreated, "role", name).with(Metadata::facts(after)),
+            Record::of(Action::RoleCreated, "role", name).with(Metadata::facts(after)),
         )
         .await?;
     txn.commit().await?;
@@ -261,10 +261,7 @@ pub async fn replace(
         },
     );
     scope
-        .audit(
-            &txn,
-            Record::success(Action::RoleUpdated, "role", name).with(change),
-        )
+        .audit(&txn, Record::of(Action::RoleUpdated, "role", name).with(change))
         .await?;
     txn.commit().await?;
     Ok(RoleDef {
@@ -296,7 +293,7 @@ pub async fn delete(state: &AppState, scope: &OrgScope, name: &str) -> AppResult
         .exec(&txn)
         .await?;
     scope
-        .audit(&txn, Record::success(Action::RoleDeleted, "role", name))
+        .audit(&txn, Record::of(Action::RoleDeleted, "role", name))
         .await?;
     txn.commit().await?;
     Ok(())
@@ -402,7 +399,7 @@ pub async fn set_member_roles(
     scope
         .audit(
             &txn,
-            Record::success(Action::MemberRolesChanged, "user", user_id).with(change),
+            Record::of(Action::MemberRolesChanged, "user", user_id).with(change),
         )
         .await?;
     txn.commit().await?;

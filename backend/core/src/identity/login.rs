@@ -59,7 +59,7 @@ pub async fn login(
         Ok(user) => {
             let txn = state.begin().await?;
             let session = sessions::create(state, &txn, user.id, sessions::METHOD_PASSWORD, origin).await?;
-            let record = Record::success(Action::SignedIn, "user", user.id);
+            let record = Record::of(Action::SignedIn, "user", user.id);
             audit::append_for_user(&txn, user.id, &Source::user(&user, origin), record).await?;
             txn.commit().await?;
             return Ok((user, session));
@@ -69,7 +69,7 @@ pub async fn login(
     tracing::info!(reason = ?failure, "sign-in refused");
     // A lockout was recorded with the lock itself; an unknown email has no chain.
     if let (Some(user), Some(reason)) = (user, failure.reason()) {
-        let record = Record::success(Action::SignedIn, "user", user.id)
+        let record = Record::of(Action::SignedIn, "user", user.id)
             .outcome(Outcome::Failure)
             .with(Metadata::reason(reason));
         let txn = state.begin().await?;
@@ -186,7 +186,7 @@ async fn record_failure(state: &AppState, user: &user_entity::Model, origin: &Or
     let locked = active.update(&txn).await?;
     let until = locked.locked_until.map(|u| u.to_rfc3339()).unwrap_or_default();
     outbox::enqueue(&txn, templates::lockout_notice(&locked.email, &until)).await?;
-    let record = Record::success(Action::LockedOut, "user", user.id).outcome(Outcome::Failure);
+    let record = Record::of(Action::LockedOut, "user", user.id).outcome(Outcome::Failure);
     audit::append_for_user(&txn, user.id, &Source::user(user, origin), record).await?;
     txn.commit().await?;
     tracing::warn!(user_id = %user.id, "account locked after repeated sign-in failures");

@@ -148,7 +148,7 @@ pub async fn list_live(state: &AppState, user_id: Uuid) -> AppResult<Vec<session
 
 /// Ends the actor's current session (sign-out).
 pub async fn sign_out(state: &AppState, actor: &Actor, session: sessions::Model) -> AppResult<()> {
-    let record = Record::success(Action::SignedOut, "session", session.id);
+    let record = Record::of(Action::SignedOut, "session", session.id);
     revoke(state, session, Trail::UserOrgs(actor), record).await
 }
 
@@ -159,7 +159,7 @@ pub async fn revoke_own(state: &AppState, actor: &Actor, session_id: Uuid) -> Ap
         .one(&state.db)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let record = Record::success(Action::SessionRevoked, "session", session_id);
+    let record = Record::of(Action::SessionRevoked, "session", session_id);
     revoke(state, session, Trail::UserOrgs(actor), record).await
 }
 
@@ -245,7 +245,7 @@ pub async fn revoke_in_org(state: &AppState, scope: &OrgScope, session_id: Uuid)
         .one(&state.db)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let record = Record::success(Action::SessionRevoked, "session", session_id);
+    let record = Record::of(Action::SessionRevoked, "session", session_id);
     revoke(state, session, Trail::Org(scope), record).await
 }
 

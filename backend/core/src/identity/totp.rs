@@ -139,7 +139,7 @@ pub async fn disable(state: &AppState, actor: &Actor, code: &str) -> AppResult<(
 
 /// Records an account event in every org of the actor.
 async fn audit_for_user<C: sea_orm::ConnectionTrait>(db: &C, actor: &Actor, action: Action) -> AppResult<()> {
-    let record = Record::success(action, "user", actor.user_id());
+    let record = Record::of(action, "user", actor.user_id());
     audit::append_for_user(db, actor.user_id(), &Source::of(actor), record).await?;
     Ok(())
 }

@@ -77,7 +77,7 @@ pub async fn disable(state: &AppState, email: &str) -> AppResult<u64> {
         sessions_revoked: Some(revoked),
         ..Metadata::default()
     };
-    let record = Record::success(Action::UserDisabled, "user", user.id).with(metadata);
+    let record = Record::of(Action::UserDisabled, "user", user.id).with(metadata);
     audit::append_for_user(&txn, user.id, &Source::system(), record).await?;
     txn.commit().await?;
     Ok(revoked)

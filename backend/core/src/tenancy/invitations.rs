@@ -156,7 +156,7 @@ pub async fn create(
     scope
         .audit(
             &txn,
-            Record::success(Action::InvitationSent, "invitation", invitation.id).with(Metadata::facts(facts)),
+            Record::of(Action::InvitationSent, "invitation", invitation.id).with(Metadata::facts(facts)),
         )
         .await?;
     txn.commit().await?;
@@ -188,7 +188,7 @@ pub async fn revoke(state: &AppState, scope: &OrgScope, id: Uuid) -> AppResult<(
         active.revoked_at = Set(Some(clock::now()));
         active.update(&txn).await?;
         scope
-            .audit(&txn, Record::success(Action::InvitationRevoked, "invitation", id))
+            .audit(&txn, Record::of(Action::InvitationRevoked, "invitation", id))
             .await?;
         txn.commit().await?;
     }
@@ -287,7 +287,7 @@ pub async fn accept(
         ..Facts::default()
     };
     let record =
-        Record::success(Action::InvitationAccepted, "invitation", invitation.id).with(Metadata::facts(facts));
+        Record::of(Action::InvitationAccepted, "invitation", invitation.id).with(Metadata::facts(facts));
     audit::append(&txn, org.id, &Source::user(&user, origin), record).await?;
     txn.commit().await?;
     Ok(Accepted { org, user })

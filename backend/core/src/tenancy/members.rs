@@ -137,7 +137,7 @@ pub async fn remove(state: &AppState, scope: &OrgScope, user_id: Uuid) -> AppRes
     scope
         .audit(
             &txn,
-            Record::success(Action::MemberRemoved, "user", user_id).with(metadata),
+            Record::of(Action::MemberRemoved, "user", user_id).with(metadata),
         )
         .await?;
     txn.commit().await?;

@@ -99,7 +99,7 @@ pub async fn create(state: &AppState, actor: &Actor, slug: &str, name: &str) -> 
         slug: Some(org.slug.clone()),
         ..Facts::default()
     };
-    let record = Record::success(Action::OrgCreated, "org", org.id).with(Metadata::facts(facts));
+    let record = Record::of(Action::OrgCreated, "org", org.id).with(Metadata::facts(facts));
     audit::append(&txn, org.id, &Source::of(actor), record).await?;
     txn.commit().await?;
     Ok(org)
@@ -145,7 +145,7 @@ pub async fn rename(
     scope
         .audit(
             &txn,
-            Record::success(Action::OrgRenamed, "org", scope.org_id()).with(change),
+            Record::of(Action::OrgRenamed, "org", scope.org_id()).with(change),
         )
         .await?;
     let renamed = orgs::Entity::find_by_id(scope.org_id())
@@ -167,7 +167,7 @@ pub async fn delete(state: &AppState, scope: &OrgScope) -> AppResult<()> {
     active.deleted_at = Set(Some(clock::now()));
     active.update(&txn).await?;
     scope
-        .audit(&txn, Record::success(Action::OrgDeleted, "org", scope.org_id()))
+        .audit(&txn, Record::of(Action::OrgDeleted, "org", scope.org_id()))
         .await?;
     txn.commit().await?;
     Ok(())
