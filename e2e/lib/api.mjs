@@ -9,10 +9,16 @@ export async function signInApi(base, email, password) {
   const cookie = res.headers.get("set-cookie").split(";")[0];
   const { csrf_token } = await res.json();
   const headers = { cookie, "x-csrf-token": csrf_token, "content-type": "application/json" };
+  const send = async (method, path, body, extra = {}) => {
+    const r = await fetch(`${base}${path}`, {
+      method,
+      headers: { ...headers, ...extra },
+      body: JSON.stringify(body ?? {}),
+    });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  };
   return {
-    async post(path, body) {
-      const r = await fetch(`${base}${path}`, { method: "POST", headers, body: JSON.stringify(body ?? {}) });
-      return { status: r.status, body: await r.json().catch(() => null) };
-    },
+    post: (path, body) => send("POST", path, body),
+    patch: (path, body, extra) => send("PATCH", path, body, extra),
   };
 }

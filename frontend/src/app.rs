@@ -10,6 +10,7 @@ use crate::{
     pages::{
         accept_invitation::AcceptInvitationPage,
         account::Account,
+        audit::AuditLog,
         dashboard::Dashboard,
         home::Home,
         not_found::NotFound,
@@ -38,6 +39,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/invitations/accept") view=AcceptInvitationPage/>
                     <Route path=path!("/orgs/:org/members") view=Members/>
                     <Route path=path!("/orgs/:org/roles") view=Roles/>
+                    <Route path=path!("/orgs/:org/audit") view=AuditLog/>
                 </Routes>
             </Layout>
         </Router>

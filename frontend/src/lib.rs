@@ -5,6 +5,7 @@
 mod api;
 pub mod app;
 mod components;
+mod download;
 mod pages;
 mod session;
 #[cfg(feature = "ssr")]

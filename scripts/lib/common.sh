@@ -49,10 +49,12 @@ ensure_chromium() {
 }
 
 # aiosmtpd: a real SMTP server the mail tests start on loopback.
-ensure_aiosmtpd() {
-  python3 -c 'import aiosmtpd' 2>/dev/null && return
-  log "installing aiosmtpd (SMTP server for the mail tests)"
-  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
+# Python packages the tests use: aiosmtpd (the SMTP server of the mail tests) and
+# cryptography (Ed25519, for the independent audit checkpoint verifier).
+ensure_python_packages() {
+  python3 -c 'import aiosmtpd, cryptography' 2>/dev/null && return
+  log "installing aiosmtpd and cryptography (Python, for the tests)"
+  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6 'cryptography>=42'
 }
 
 # PostgreSQL and Redis on their standard loopback ports: started if installed but down.

@@ -115,6 +115,46 @@ pub struct ChainHead {
     pub hash: String,
 }
 
+/// `GET|PUT /api/v1/orgs/{org}/audit-retention`: how many days the org keeps
+/// its events (`null`: every event, forever), and the bounds a `PUT` accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRetention {
+    pub days: Option<i32>,
+    pub minimum_days: i32,
+    pub maximum_days: i32,
+}
+
+/// The body of `PUT /api/v1/orgs/{org}/audit-retention`. `days` must be
+/// present: `null` says "keep everything", a missing member says nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetAuditRetention {
+    #[serde(deserialize_with = "present")]
+    pub days: Option<i32>,
+}
+
+/// A nullable member that must not be left out (serde's own `Option` handling
+/// would treat a missing member as `null`).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i32>, D::Error> {
+    Option::<i32>::deserialize(deserializer)
+}
+
+/// One signed checkpoint, as `GET …/audit-events/checkpoints` lists it: an
+/// Ed25519 signature (hex) over the JCS form of `{org_id, seq, hash, signed_at}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedCheckpoint {
+    pub org_id: Uuid,
+    pub seq: i64,
+    pub hash: String,
+    #[serde(with = "micros")]
+    pub signed_at: DateTime<Utc>,
+    pub signature: String,
+}
+
+/// The response header in which an export announces how many events it holds
+/// (the console shows progress against it).
+pub const EXPORT_EVENTS_HEADER: &str = "attest-export-events";
+
 /// The genesis `prev_hash`.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

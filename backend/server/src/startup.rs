@@ -56,6 +56,7 @@ impl Application {
         outbox::spawn_worker(state.db.clone(), Arc::new(mailer));
         attest_core::tenancy::orgs::spawn_purger(state.clone());
         attest_core::audit::checkpoint::spawn_signer(state.clone());
+        attest_core::audit::retention::spawn(state.clone());
 
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;

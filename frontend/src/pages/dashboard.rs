@@ -34,7 +34,8 @@ fn DashboardBody() -> impl IntoView {
                                 <li>
                                     <strong>{m.org.name}</strong> " · " {m.roles.join(", ")} " · "
                                     <a href=format!("/orgs/{}/members", m.org.slug)>"Members"</a> " · "
-                                    <a href=format!("/orgs/{}/roles", m.org.slug)>"Roles"</a>
+                                    <a href=format!("/orgs/{}/roles", m.org.slug)>"Roles"</a> " · "
+                                    <a href=format!("/orgs/{}/audit", m.org.slug)>"Audit log"</a>
                                 </li>
                             }).collect_view()}
                         </ul>

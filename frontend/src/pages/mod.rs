@@ -1,5 +1,6 @@
 pub mod accept_invitation;
 pub mod account;
+pub mod audit;
 pub mod dashboard;
 pub mod home;
 pub mod not_found;

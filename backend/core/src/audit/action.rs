@@ -32,7 +32,6 @@ actions! {
     OrgCreated => "org.created": "an operator created the organization",
     OrgRenamed => "org.renamed": "the organization's name changed",
     OrgDeleted => "org.deleted": "the organization was deleted (purged after the grace period)",
-    MemberAdded => "member.added": "a user joined the organization",
     MemberRemoved => "member.removed": "a member was removed (their sessions revoked)",
     MemberRolesChanged => "member.roles_changed": "a member's roles or expiry changed",
     RoleCreated => "role.created": "a custom role was created",
@@ -50,6 +49,7 @@ actions! {
     UserDisabled => "user.disabled": "an operator disabled the account (its sessions revoked)",
     AccessDenied => "access.denied": "a request was refused for lack of a permission",
     AuditExported => "audit.exported": "the audit trail was exported",
+    AuditRetentionChanged => "audit.retention_changed": "the organization's audit retention period changed",
     AuditRetentionApplied => "audit.retention_applied": "events older than the retention period were deleted",
 }
 

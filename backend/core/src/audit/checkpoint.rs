@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::{
     crypto::ServerKey,
-    store::entities::{audit_checkpoints, audit_events, audit_heads},
+    store::entities::{audit_checkpoints, audit_heads},
     AppError, AppResult, AppState,
 };
 
@@ -70,19 +70,33 @@ pub async fn sign_head<C: ConnectionTrait>(db: &C, key: &CheckpointKey, org_id: 
     let Some(head) = audit_heads::Entity::find_by_id(org_id).one(db).await? else {
         return Ok(false);
     };
-    let signed = audit_checkpoints::Entity::find_by_id((org_id, head.seq))
+    if head.seq == 0 {
+        return Ok(false);
+    }
+    sign(db, key, org_id, head.seq, &head.hash).await
+}
+
+/// Signs the event at `seq` (whose hash is `hash`), unless it is signed already.
+pub async fn sign<C: ConnectionTrait>(
+    db: &C,
+    key: &CheckpointKey,
+    org_id: Uuid,
+    seq: i64,
+    hash: &str,
+) -> AppResult<bool> {
+    let signed = audit_checkpoints::Entity::find_by_id((org_id, seq))
         .one(db)
         .await?
         .is_some();
-    if head.seq == 0 || signed {
+    if signed {
         return Ok(false);
     }
     let signed_at = Utc::now().trunc_subsecs(6);
-    let signature = key.0.sign(&statement(org_id, head.seq, &head.hash, &signed_at)?);
+    let signature = key.0.sign(&statement(org_id, seq, hash, &signed_at)?);
     audit_checkpoints::ActiveModel {
         org_id: Set(org_id),
-        seq: Set(head.seq),
-        hash: Set(head.hash),
+        seq: Set(seq),
+        hash: Set(hash.to_owned()),
         signed_at: Set(signed_at.fixed_offset()),
         signature: Set(hex::encode(signature.to_bytes())),
     }
@@ -116,42 +130,48 @@ pub fn spawn_signer(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Checks the org's checkpoints against its chain (whose last verified event
-/// is `head`): each must carry a valid signature and match the event at its
-/// `seq`, and none may lie beyond the head. Returns the first bad `seq`.
-pub async fn check<C: ConnectionTrait>(
+/// A stored checkpoint, with whether its signature holds.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: String,
+    pub authentic: bool,
+}
+
+/// The org's checkpoints, oldest first, each checked against `key`.
+pub async fn load<C: ConnectionTrait>(
     db: &C,
     key: &VerifyingKey,
     org_id: Uuid,
-    head_seq: i64,
-) -> AppResult<Option<i64>> {
-    let checkpoints = audit_checkpoints::Entity::find()
+) -> AppResult<Vec<Checkpoint>> {
+    let rows = audit_checkpoints::Entity::find()
         .filter(audit_checkpoints::Column::OrgId.eq(org_id))
         .order_by_asc(audit_checkpoints::Column::Seq)
         .all(db)
         .await?;
-    for checkpoint in checkpoints {
-        if checkpoint.seq > head_seq {
-            // Events the org once had are gone from the end of its chain.
-            return Ok(Some(head_seq + 1));
-        }
-        let signed_at = checkpoint.signed_at.to_utc();
-        let authentic = hex::decode(&checkpoint.signature)
-            .ok()
-            .and_then(|bytes| Signature::from_slice(&bytes).ok())
-            .zip(statement(org_id, checkpoint.seq, &checkpoint.hash, &signed_at).ok())
-            .is_some_and(|(signature, message)| key.verify(&message, &signature).is_ok());
-        let event = audit_events::Entity::find()
-            .filter(audit_events::Column::OrgId.eq(org_id))
-            .filter(audit_events::Column::Seq.eq(checkpoint.seq))
-            .one(db)
-            .await?;
-        // An event before the chain's first stored one was removed by retention;
-        // its checkpoint still anchors where the remainder starts.
-        let matches = event.is_none_or(|e| e.hash == checkpoint.hash);
-        if !authentic || !matches {
-            return Ok(Some(checkpoint.seq));
-        }
-    }
-    Ok(None)
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let authentic = hex::decode(&row.signature)
+                .ok()
+                .and_then(|bytes| Signature::from_slice(&bytes).ok())
+                .zip(statement(org_id, row.seq, &row.hash, &row.signed_at.to_utc()).ok())
+                .is_some_and(|(signature, message)| key.verify(&message, &signature).is_ok());
+            Checkpoint {
+                seq: row.seq,
+                hash: row.hash,
+                authentic,
+            }
+        })
+        .collect())
+}
+
+/// Drops the org's checkpoints before `seq` (their events are gone).
+pub async fn forget_before<C: ConnectionTrait>(db: &C, org_id: Uuid, seq: i64) -> AppResult<()> {
+    audit_checkpoints::Entity::delete_many()
+        .filter(audit_checkpoints::Column::OrgId.eq(org_id))
+        .filter(audit_checkpoints::Column::Seq.lt(seq))
+        .exec(db)
+        .await?;
+    Ok(())
 }

@@ -21,6 +21,8 @@ pub const PAGE: u64 = 1_000;
 pub struct Export {
     pub org_id: Uuid,
     pub up_to_seq: i64,
+    /// How many events it holds (fewer than `up_to_seq` once retention applied).
+    pub events: u64,
 }
 
 /// Checks the permission, fixes the export's extent and records it.
@@ -31,9 +33,13 @@ pub async fn begin(state: &AppState, scope: &OrgScope, format: &str) -> AppResul
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::internal("the org has no audit chain"))?;
+    let first_seq = super::retention::first_seq(&txn, scope.org_id())
+        .await?
+        .unwrap_or(1);
+    let events = u64::try_from(head.seq - first_seq + 1).unwrap_or_default();
     let metadata = Metadata {
         format: Some(format.to_owned()),
-        events: Some(u64::try_from(head.seq).unwrap_or_default()),
+        events: Some(events),
         up_to_seq: Some(head.seq),
         ..Metadata::default()
     };
@@ -49,6 +55,7 @@ pub async fn begin(state: &AppState, scope: &OrgScope, format: &str) -> AppResul
     Ok(Export {
         org_id: scope.org_id(),
         up_to_seq: head.seq,
+        events,
     })
 }
 

@@ -25,6 +25,9 @@ pub struct Facts {
     pub permissions: Option<Vec<Permission>>,
     #[serde(skip_serializing_if = "Option::is_none", with = "optional_micros")]
     pub expires_at: Option<DateTime<Utc>>,
+    /// An audit retention in days; `null` keeps every event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<Option<i32>>,
 }
 
 /// Why an action failed or was refused.
@@ -126,6 +129,7 @@ mod tests {
                 roles: Some(vec![]),
                 permissions: Some(vec![]),
                 expires_at: Some(Utc::now()),
+                retention_days: Some(None),
             },
             reason: Some(Reason::TotpInvalid),
             permission: Some(Permission::OrgRead),
@@ -137,7 +141,7 @@ mod tests {
         };
         let json = full.to_json();
         let names: Vec<&String> = json.as_object().unwrap().keys().collect();
-        assert_eq!(names.len(), 15, "every field is listed here: {names:?}");
+        assert_eq!(names.len(), 16, "every field is listed here: {names:?}");
         for name in names {
             for secret in ["password", "secret", "token", "key", "code", "hash", "cookie"] {
                 assert!(

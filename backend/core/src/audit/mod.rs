@@ -13,6 +13,7 @@ pub mod erasure;
 pub mod export;
 pub mod metadata;
 pub mod query;
+pub mod retention;
 pub mod verify;
 pub mod writer;
 

@@ -1,12 +1,20 @@
 //! Reading an org's trail: filtered, newest first, a page at a time.
 
-use attest_shared::{audit::AuditEvent, error::FieldError, permissions::Permission};
+use attest_shared::{
+    audit::{AuditEvent, SignedCheckpoint},
+    error::FieldError,
+    permissions::Permission,
+};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _};
 use uuid::Uuid;
 
 use super::{verify::Verification, writer::event_of};
-use crate::{authz::OrgScope, store::entities::audit_events, AppError, AppResult, AppState};
+use crate::{
+    authz::OrgScope,
+    store::entities::{audit_checkpoints, audit_events},
+    AppError, AppResult, AppState,
+};
 
 /// The list route's filters (CONTRACT.md); all optional, all combined.
 #[derive(Debug, Clone, Default)]
@@ -74,4 +82,24 @@ pub async fn verify(state: &AppState, scope: &OrgScope) -> AppResult<Verificatio
     scope.require(Permission::AuditRead)?;
     let key = super::checkpoint::CheckpointKey::derive(&state.key).public();
     super::verify::verify(&state.db, &key, scope.org_id()).await
+}
+
+/// The org's signed checkpoints, oldest first (`GET …/audit-events/checkpoints`):
+/// with an export and the published key, everything an auditor needs.
+pub async fn checkpoints(state: &AppState, scope: &OrgScope) -> AppResult<Vec<SignedCheckpoint>> {
+    scope.require(Permission::AuditRead)?;
+    Ok(audit_checkpoints::Entity::find()
+        .filter(audit_checkpoints::Column::OrgId.eq(scope.org_id()))
+        .order_by_asc(audit_checkpoints::Column::Seq)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|row| SignedCheckpoint {
+            org_id: row.org_id,
+            seq: row.seq,
+            hash: row.hash,
+            signed_at: row.signed_at.to_utc(),
+            signature: row.signature,
+        })
+        .collect())
 }

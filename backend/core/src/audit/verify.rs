@@ -1,22 +1,25 @@
-//! Recomputing an org's chain: every event's hash from its own members, and every
-//! `prev_hash` from the event before it.
+//! Recomputing an org's chain: every event's hash from its own members, every
+//! `prev_hash` from the event before it, and every signed checkpoint against the
+//! event at its `seq`. A chain that retention shortened starts after a
+//! checkpoint, which anchors its first `prev_hash`.
 
-use attest_shared::audit::{AuditEvent, GENESIS_HASH};
+use std::collections::BTreeMap;
+
+use attest_shared::audit::GENESIS_HASH;
+use ed25519_dalek::VerifyingKey;
 use sea_orm::{
     ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
 use uuid::Uuid;
 
-use ed25519_dalek::VerifyingKey;
-
 use super::{chain, checkpoint, writer::event_of};
 use crate::{
-    store::entities::{audit_events, orgs},
-    AppResult, AppState,
+    store::entities::{audit_events, audit_heads, orgs},
+    AppError, AppResult, AppState,
 };
 
 /// Events read per query while walking a chain.
-const PAGE: u64 = 2_000;
+const PAGE: u64 = 5_000;
 
 /// The outcome of recomputing a chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,17 +57,39 @@ impl Verification {
     }
 }
 
-/// Walks the org's chain from its first stored event, then checks its signed
-/// checkpoints against it (signatures by `key`, the checkpoint public key).
+/// Verifies the org's chain: its events, its signed checkpoints (signatures by
+/// `key`, the checkpoint public key) and its head row. The first bad `seq` is
+/// the lowest of: an event that does not check out, a forged checkpoint, or the
+/// first missing event when the chain ends before a checkpoint or its head.
 pub async fn verify<C: ConnectionTrait>(db: &C, key: &VerifyingKey, org_id: Uuid) -> AppResult<Verification> {
-    let intact = walk(db, org_id).await?;
-    let Verification::Intact { head, .. } = &intact else {
-        return Ok(intact);
-    };
-    let head_seq = head.as_ref().map_or(0, |(seq, _)| *seq);
-    Ok(match checkpoint::check(db, key, org_id, head_seq).await? {
+    let checkpoints = checkpoint::load(db, key, org_id).await?;
+    let forged = checkpoints.iter().find(|c| !c.authentic).map(|c| c.seq);
+    let anchors: BTreeMap<i64, String> = checkpoints
+        .into_iter()
+        .filter(|c| c.authentic)
+        .map(|c| (c.seq, c.hash))
+        .collect();
+    let walked = walk(db, org_id, &anchors).await?;
+    let mut first_bad = forged;
+    let mut note = |seq: i64| first_bad = Some(first_bad.map_or(seq, |bad| bad.min(seq)));
+    match &walked {
+        Verification::Broken { first_bad_seq } => note(*first_bad_seq),
+        Verification::Intact { head, .. } => {
+            let last = head.as_ref().map_or(0, |(seq, _)| *seq);
+            let recorded_head = audit_heads::Entity::find_by_id(org_id)
+                .one(db)
+                .await?
+                .map_or(0, |h| h.seq);
+            let last_signed = anchors.keys().next_back().copied().unwrap_or(0);
+            if recorded_head > last || last_signed > last {
+                // Events the org once had are gone from the end of its chain.
+                note(last + 1);
+            }
+        }
+    }
+    Ok(match first_bad {
         Some(first_bad_seq) => Verification::Broken { first_bad_seq },
-        None => intact,
+        None => walked,
     })
 }
 
@@ -83,55 +108,117 @@ pub async fn verify_all(state: &AppState, slug: Option<&str>) -> AppResult<Vec<(
     Ok(chains)
 }
 
-async fn walk<C: ConnectionTrait>(db: &C, org_id: Uuid) -> AppResult<Verification> {
-    let mut walk = Walk::default();
+/// Walks the stored events in `seq` order. Hashing is the costly part and each
+/// event's hash depends only on the event, so a page is hashed on every core
+/// while the next one is read; the links are then checked in order.
+async fn walk<C: ConnectionTrait>(
+    db: &C,
+    org_id: Uuid,
+    anchors: &BTreeMap<i64, String>,
+) -> AppResult<Verification> {
+    let mut walk = Walk {
+        anchors,
+        last: None,
+        events: 0,
+    };
+    let mut after = 0;
+    let mut hashing: Option<tokio::task::JoinHandle<Vec<Checked>>> = None;
     loop {
         let rows = audit_events::Entity::find()
             .filter(audit_events::Column::OrgId.eq(org_id))
-            .filter(audit_events::Column::Seq.gt(walk.last_seq().unwrap_or(0)))
+            .filter(audit_events::Column::Seq.gt(after))
             .order_by_asc(audit_events::Column::Seq)
             .limit(PAGE)
             .all(db)
             .await?;
-        if rows.is_empty() {
-            return Ok(walk.finish());
-        }
-        for row in rows {
-            let seq = row.seq;
-            if !walk.step(event_of(row).ok()) {
-                return Ok(Verification::Broken { first_bad_seq: seq });
+        after = rows.last().map_or(after, |row| row.seq);
+        let next = (!rows.is_empty()).then(|| tokio::task::spawn_blocking(move || check_hashes(rows)));
+        if let Some(page) = hashing.take() {
+            for event in page.await.map_err(AppError::internal)? {
+                if !walk.step(&event) {
+                    return Ok(Verification::Broken {
+                        first_bad_seq: event.seq,
+                    });
+                }
             }
+        }
+        match next {
+            Some(page) => hashing = Some(page),
+            None => return Ok(walk.finish()),
         }
     }
 }
 
+/// A stored event's place in the chain, and whether its hash is right.
+struct Checked {
+    seq: i64,
+    prev_hash: String,
+    hash: String,
+    hash_ok: bool,
+}
+
+/// Recomputes each row's hash, on as many threads as there are cores.
+fn check_hashes(rows: Vec<audit_events::Model>) -> Vec<Checked> {
+    let one = |row: audit_events::Model| {
+        let (seq, prev_hash, hash) = (row.seq, row.prev_hash.clone(), row.hash.clone());
+        let hash_ok = event_of(row)
+            .ok()
+            .and_then(|event| chain::hash(&event).ok())
+            .is_some_and(|recomputed| recomputed == hash);
+        Checked {
+            seq,
+            prev_hash,
+            hash,
+            hash_ok,
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = rows.len().div_ceil(threads).max(1);
+    let mut rows = rows.into_iter();
+    let chunks: Vec<Vec<_>> = std::iter::from_fn(|| Some(rows.by_ref().take(chunk).collect::<Vec<_>>()))
+        .take_while(|c| !c.is_empty())
+        .collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| scope.spawn(move || chunk.into_iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                // A worker only panics if hashing does; count its events as bad.
+                worker.join().unwrap_or_default()
+            })
+            .collect()
+    })
+}
+
 /// Where a walk along a chain stands: the last event that checked out.
-#[derive(Default)]
-struct Walk {
+struct Walk<'a> {
+    anchors: &'a BTreeMap<i64, String>,
     last: Option<(i64, String)>,
     events: u64,
 }
 
-impl Walk {
-    fn last_seq(&self) -> Option<i64> {
-        self.last.as_ref().map(|(seq, _)| *seq)
-    }
-
-    /// Takes the next stored event (`None` if it could not even be read back);
-    /// false if it breaks the chain.
-    fn step(&mut self, event: Option<AuditEvent>) -> bool {
-        let Some(event) = event else { return false };
+impl Walk<'_> {
+    /// Takes the next stored event; false if it breaks the chain.
+    fn step(&mut self, event: &Checked) -> bool {
         let follows = match &self.last {
             Some((seq, hash)) => event.seq == seq + 1 && event.prev_hash == *hash,
-            // An org's first event starts from genesis. (A chain shortened by
-            // retention starts later; its checkpoint anchors that start.)
-            None => event.seq != 1 || event.prev_hash == GENESIS_HASH,
+            // An org's chain starts from genesis, or, once retention removed
+            // its beginning, from the signed checkpoint of the last removed event.
+            None if event.seq == 1 => event.prev_hash == GENESIS_HASH,
+            None => self.anchors.get(&(event.seq - 1)) == Some(&event.prev_hash),
         };
-        if !follows || !chain::hash(&event).is_ok_and(|h| h == event.hash) {
+        let signed_as_stored = self
+            .anchors
+            .get(&event.seq)
+            .is_none_or(|signed| *signed == event.hash);
+        if !follows || !event.hash_ok || !signed_as_stored {
             return false;
         }
         self.events += 1;
-        self.last = Some((event.seq, event.hash));
+        self.last = Some((event.seq, event.hash.clone()));
         true
     }
 

@@ -175,7 +175,8 @@ fn now_micros() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-fn row(org_id: Uuid, event: &AuditEvent) -> audit_events::ActiveModel {
+/// The stored form of `org_id`'s `event`.
+pub fn row(org_id: Uuid, event: &AuditEvent) -> audit_events::ActiveModel {
     audit_events::ActiveModel {
         id: Set(event.id),
         org_id: Set(org_id),

@@ -7,7 +7,7 @@ use attest_core::{
 };
 use attest_shared::{
     api::Page,
-    audit::{micros, AuditEvent},
+    audit::{micros, AuditEvent, AuditRetention, SetAuditRetention, EXPORT_EVENTS_HEADER},
     error::FieldError,
 };
 use chrono::{DateTime, Utc};
@@ -15,7 +15,7 @@ use futures_util::{stream, StreamExt as _};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::{middleware::session::InOrg, problem::ApiResult};
+use crate::{extract::ApiJson, middleware::session::InOrg, problem::ApiResult};
 
 /// CONTRACT.md: default 50, at most 200 (larger asks get 200).
 const DEFAULT_LIMIT: u64 = 50;
@@ -49,6 +49,36 @@ pub async fn list(
     let (items, next_cursor) =
         query::list(&state, &org.scope, &filter, params.cursor.as_deref(), limit).await?;
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// `GET …/audit-events/checkpoints`: the org's signed checkpoints.
+pub async fn checkpoints(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let items = query::checkpoints(&state, &org.scope).await?;
+    Ok(HttpResponse::Ok().json(Page::all(items)))
+}
+
+/// `GET /api/v1/orgs/{org}/audit-retention`.
+pub async fn retention(org: InOrg) -> ApiResult<HttpResponse> {
+    let days = audit::retention::get(&org.scope).await?;
+    Ok(HttpResponse::Ok().json(retention_view(days)))
+}
+
+/// `PUT /api/v1/orgs/{org}/audit-retention` `{"days": N|null}`.
+pub async fn set_retention(
+    org: InOrg,
+    state: web::Data<AppState>,
+    ApiJson(body): ApiJson<SetAuditRetention>,
+) -> ApiResult<HttpResponse> {
+    let days = audit::retention::set(&state, &org.scope, body.days).await?;
+    Ok(HttpResponse::Ok().json(retention_view(days)))
+}
+
+fn retention_view(days: Option<i32>) -> AuditRetention {
+    AuditRetention {
+        days,
+        minimum_days: audit::retention::MINIMUM_DAYS,
+        maximum_days: audit::retention::MAXIMUM_DAYS,
+    }
 }
 
 pub async fn verify(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
@@ -209,6 +239,7 @@ pub async fn export(
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{filename}\""),
         ))
+        .insert_header((EXPORT_EVENTS_HEADER, export.events.to_string()))
         .streaming(body))
 }
 

@@ -156,6 +156,24 @@ pub fn table() -> Vec<RouteDef> {
         ),
         route(
             Method::GET,
+            "/api/v1/orgs/{org}/audit-events/checkpoints",
+            Org(AuditRead),
+            |r| r.to(audit::checkpoints),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/audit-retention",
+            Org(AuditRead),
+            |r| r.to(audit::retention),
+        ),
+        route(
+            Method::PUT,
+            "/api/v1/orgs/{org}/audit-retention",
+            Org(OrgUpdate),
+            |r| r.to(audit::set_retention),
+        ),
+        route(
+            Method::GET,
             "/api/v1/orgs/{org}/invitations",
             Org(MembersRead),
             |r| r.to(invitations::list),

@@ -374,10 +374,15 @@ fn python_verdict(events: &[AuditEvent]) -> String {
 }
 
 fn python_verdict_on(jsonl: &str) -> String {
+    python_verdict_with(&[], jsonl)
+}
+
+fn python_verdict_with(args: &[&str], jsonl: &str) -> String {
     use std::io::Write as _;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/verify-audit-chain.py");
     let mut child = std::process::Command::new("python3")
         .arg(script)
+        .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -573,4 +578,329 @@ async fn cutting_off_the_tail_behind_a_checkpoint_is_detected() {
     );
     let (ok, out) = verify_cli(&w.app, &[]);
     assert!(!ok && out.contains("acme: BROKEN, first bad seq 3"), "{out}");
+}
+
+/// `PUT …/audit-retention` as `browser`.
+async fn set_retention(browser: &Browser, days: serde_json::Value) -> reqwest::Response {
+    browser
+        .send(
+            Method::PUT,
+            "/api/v1/orgs/acme/audit-retention",
+            Some(json!({ "days": days })),
+        )
+        .await
+}
+
+/// The Python verifier's verdict on the org's JSONL export, checked against its
+/// signed checkpoints and the published key.
+async fn python_verdict_with_checkpoints(browser: &Browser, app: &TestApp) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoints = browser
+        .get("/api/v1/orgs/acme/audit-events/checkpoints")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let path = dir.path().join("checkpoints.json");
+    std::fs::write(&path, checkpoints).unwrap();
+    let published: serde_json::Value = app
+        .get("/api/v1/audit/checkpoint-key")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let jsonl = browser
+        .get("/api/v1/orgs/acme/audit-events/export")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let key = published["public_key"].as_str().unwrap();
+    python_verdict_with(
+        &["--checkpoints", path.to_str().unwrap(), "--public-key", key],
+        jsonl.trim_end(),
+    )
+}
+
+#[tokio::test]
+async fn retention_is_set_within_bounds_and_the_change_is_audited() {
+    let w = acme().await;
+    let current: serde_json::Value = w
+        .ada
+        .get("/api/v1/orgs/acme/audit-retention")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        current,
+        json!({"days": null, "minimum_days": 90, "maximum_days": 36500})
+    );
+    for bad in [json!(30), json!(0), json!(-1), json!(40000), json!("365")] {
+        let res = set_retention(&w.ada, bad.clone()).await;
+        assert_eq!(res.status(), 400, "{bad}");
+    }
+    let missing = w
+        .ada
+        .send(Method::PUT, "/api/v1/orgs/acme/audit-retention", Some(json!({})))
+        .await;
+    assert_problem(missing, 400, "validation_failed").await;
+    assert!(
+        !actions(&events(&w.app, w.org).await).contains(&"audit.retention_changed"),
+        "refused changes leave no event"
+    );
+
+    let res = set_retention(&w.ada, json!(365)).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["days"], 365);
+    let res = set_retention(&w.ada, json!(null)).await;
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["days"],
+        json!(null)
+    );
+    let changes: Vec<_> = events(&w.app, w.org)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "audit.retention_changed")
+        .map(|e| e.metadata)
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            json!({"before": {"retention_days": null}, "after": {"retention_days": 365}}),
+            json!({"before": {"retention_days": 365}, "after": {"retention_days": null}}),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn retention_deletes_old_events_from_the_start_and_the_rest_still_verifies() {
+    use attest_core::audit::retention;
+
+    let w = acme().await;
+    assert_eq!(set_retention(&w.ada, json!(365)).await.status(), 200);
+    assert_eq!(create_role(&w.ada, "old").await.status(), 201);
+    let old = events(&w.app, w.org).await;
+    let boundary = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_eq!(create_role(&w.ada, "recent").await.status(), 201);
+
+    // Nothing is a year old yet.
+    assert!(retention::apply(&w.app.state, chrono::Utc::now())
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A year after the boundary, the events before it are due.
+    let a_year_on = boundary + chrono::Duration::days(365);
+    let applied = retention::apply(&w.app.state, a_year_on).await.unwrap();
+    let last_old = old.last().unwrap();
+    assert_eq!(
+        applied,
+        [retention::Applied {
+            org_id: w.org,
+            events: old.len() as u64,
+            up_to_seq: last_old.seq,
+        }]
+    );
+    let left = events(&w.app, w.org).await;
+    assert_eq!(
+        left.first().unwrap().seq,
+        last_old.seq + 1,
+        "deleted from the start only"
+    );
+    assert_eq!(left.first().unwrap().prev_hash, last_old.hash);
+    let record = left.last().unwrap();
+    assert_eq!(record.action, "audit.retention_applied");
+    assert_eq!(record.actor.kind.as_str(), "system");
+    assert_eq!(
+        record.metadata,
+        json!({"events": old.len(), "up_to_seq": last_old.seq})
+    );
+    // Running again removes nothing more.
+    assert!(retention::apply(&w.app.state, a_year_on)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // What remains verifies: in Attest, and independently from the export and checkpoints.
+    let report = verify_route(&w.ada).await;
+    assert_eq!(report["ok"], true, "{report}");
+    let (ok, out) = verify_cli(&w.app, &["--org", "acme"]);
+    assert!(ok, "{out}");
+    let verdict = python_verdict_with_checkpoints(&w.ada, &w.app).await;
+    assert!(verdict.starts_with("ok "), "{verdict}");
+    // Without its checkpoint, a shortened chain proves nothing.
+    let export = w
+        .ada
+        .get("/api/v1/orgs/acme/audit-events/export")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        python_verdict_on(export.trim_end()),
+        format!("broken at seq {}", last_old.seq + 1)
+    );
+}
+
+#[tokio::test]
+async fn deleting_the_start_of_a_chain_or_forging_a_checkpoint_is_detected() {
+    use attest_core::{audit::checkpoint, store::entities::audit_checkpoints};
+    use sea_orm::{ActiveModelTrait as _, Set};
+
+    let w = acme().await;
+    for name in ["a", "b", "c"] {
+        assert_eq!(create_role(&w.ada, name).await.status(), 201);
+    }
+    checkpoint::sign_all(&w.app.state).await.unwrap();
+    disable_triggers(&w.app).await;
+
+    // Deleting the first events, as if retention had, but with no signed anchor.
+    audit_events::Entity::delete_many()
+        .filter(audit_events::Column::OrgId.eq(w.org))
+        .filter(audit_events::Column::Seq.lte(2))
+        .exec(&w.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        verify(&w.app, w.org).await,
+        Verification::Broken { first_bad_seq: 3 }
+    );
+
+    // Forging that anchor without the key does not help.
+    audit_checkpoints::ActiveModel {
+        org_id: Set(w.org),
+        seq: Set(2),
+        hash: Set(events(&w.app, w.org).await[0].prev_hash.clone()),
+        signed_at: Set(chrono::Utc::now().fixed_offset()),
+        signature: Set("00".repeat(64)),
+    }
+    .insert(&w.app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        verify(&w.app, w.org).await,
+        Verification::Broken { first_bad_seq: 2 }
+    );
+    let verdict = python_verdict_with_checkpoints(&w.ada, &w.app).await;
+    assert_eq!(verdict, "broken at seq 2 (forged checkpoint)");
+}
+
+#[tokio::test]
+async fn rewriting_the_whole_chain_consistently_contradicts_its_signed_checkpoint() {
+    use attest_core::audit::checkpoint;
+    use sea_orm::sea_query::Expr;
+
+    let w = acme().await;
+    for name in ["a", "b"] {
+        assert_eq!(create_role(&w.ada, name).await.status(), 201);
+    }
+    checkpoint::sign_all(&w.app.state).await.unwrap();
+    let signed_seq = events(&w.app, w.org).await.last().unwrap().seq;
+    disable_triggers(&w.app).await;
+
+    // Every event changed and every hash recomputed: a perfectly linked chain.
+    let mut prev = GENESIS_HASH.to_owned();
+    for mut event in events(&w.app, w.org).await {
+        event.prev_hash = prev.clone();
+        event.actor.display = "someone-else@example.com".into();
+        event.hash = attest_core::audit::chain::hash(&event).unwrap();
+        audit_events::Entity::update_many()
+            .col_expr(
+                audit_events::Column::ActorDisplay,
+                Expr::value(event.actor.display.clone()),
+            )
+            .col_expr(
+                audit_events::Column::PrevHash,
+                Expr::value(event.prev_hash.clone()),
+            )
+            .col_expr(audit_events::Column::Hash, Expr::value(event.hash.clone()))
+            .filter(audit_events::Column::Id.eq(event.id))
+            .exec(&w.app.state.db)
+            .await
+            .unwrap();
+        prev = event.hash;
+    }
+    assert!(python_verdict(&events(&w.app, w.org).await).starts_with("ok "));
+    assert_eq!(
+        verify(&w.app, w.org).await,
+        Verification::Broken {
+            first_bad_seq: signed_seq
+        }
+    );
+    assert_eq!(
+        python_verdict_with_checkpoints(&w.ada, &w.app).await,
+        format!("broken at seq {signed_seq}")
+    );
+}
+
+#[tokio::test]
+async fn killing_the_server_during_concurrent_writes_loses_no_acknowledged_event() {
+    use crate::shutdown::{signal, start_server, wait_until_ready};
+    use std::sync::{Arc, Mutex};
+
+    let w = acme().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::helpers::free_port();
+    let mut child = start_server(&w.app.db, dir.path(), port);
+    tokio::task::spawn_blocking(move || wait_until_ready(port))
+        .await
+        .unwrap();
+    let ada = w.ada.at(&format!("http://127.0.0.1:{port}"));
+
+    // Eight writers create roles as fast as the server lets them, each noting
+    // the ones the server acknowledged, until the server is gone.
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let writers: Vec<_> = (0..8)
+        .map(|writer| {
+            let (ada, acknowledged) = (ada.clone(), acknowledged.clone());
+            tokio::spawn(async move {
+                for n in 0.. {
+                    let name = format!("w{writer}-{n}");
+                    let sent = ada
+                        .request(Method::POST, "/api/v1/orgs/acme/roles")
+                        .json(&json!({"name": name, "permissions": ["org:read"]}))
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(res) if res.status() == 201 => acknowledged.lock().unwrap().push(name),
+                        Ok(res) => panic!("unexpected {}", res.status()),
+                        Err(_) => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while acknowledged.lock().unwrap().len() < 40 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writers made no progress"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    signal(&child, "KILL");
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "killed, not stopped: {status:?}");
+    for writer in writers {
+        writer.await.unwrap();
+    }
+
+    let chain = events(&w.app, w.org).await;
+    let audited: std::collections::HashSet<&str> = chain
+        .iter()
+        .filter(|e| e.action == "role.created")
+        .filter_map(|e| e.target.id.as_deref())
+        .collect();
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= 40);
+    for name in &acknowledged {
+        assert!(
+            audited.contains(name.as_str()),
+            "acknowledged {name} has its event"
+        );
+    }
+    // Nothing half-written either: the chain is whole and gapless.
+    assert!(matches!(verify(&w.app, w.org).await, Verification::Intact { .. }));
 }

@@ -42,8 +42,13 @@ impl Browser {
     /// The same browser talking to another server instance (cookies are per host,
     /// not per port, and every instance shares the database and server key).
     pub fn against(&self, app: &TestApp) -> Browser {
+        self.at(&app.address)
+    }
+
+    /// The same browser talking to the server at `base` (`http://host:port`).
+    pub fn at(&self, base: &str) -> Browser {
         Browser {
-            base: app.address.clone(),
+            base: base.to_owned(),
             ..self.clone()
         }
     }

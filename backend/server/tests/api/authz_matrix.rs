@@ -146,6 +146,7 @@ fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (Strin
         ("POST", "/api/v1/orgs/{org}/roles") => Some(json!({"name": "newrole", "permissions": ["org:read"]})),
         ("PUT", "/api/v1/orgs/{org}/roles/{name}") => Some(json!({"permissions": ["org:read"]})),
         ("PUT", "/api/v1/orgs/{org}/members/{user_id}/roles") => Some(json!({"roles": ["auditor"]})),
+        ("PUT", "/api/v1/orgs/{org}/audit-retention") => Some(json!({"days": 365})),
         _ => None,
     };
     (path, body)

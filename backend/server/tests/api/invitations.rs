@@ -37,7 +37,7 @@ async fn invite(browser: &Browser, email: &str, roles: &[&str]) -> reqwest::Resp
 }
 
 /// The token from the invitation mail sent to `email`.
-async fn mailed_token(app: &TestApp, email: &str) -> String {
+pub async fn mailed_token(app: &TestApp, email: &str) -> String {
     let mail = wait_for_message(
         &app.dir.path().join("mail"),
         &format!("To: {email}"),

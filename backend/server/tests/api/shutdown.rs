@@ -9,7 +9,7 @@ use std::{
 
 use crate::helpers::{attest_command, base_env, free_port, TestDatabase};
 
-fn wait_until_ready(port: u16) {
+pub fn wait_until_ready(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
@@ -25,7 +25,7 @@ fn wait_until_ready(port: u16) {
     panic!("the server never became ready");
 }
 
-fn signal(child: &Child, name: &str) {
+pub fn signal(child: &Child, name: &str) {
     let status = std::process::Command::new("kill")
         .args([&format!("-{name}"), &child.id().to_string()])
         .status()
@@ -47,7 +47,7 @@ fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatu
     }
 }
 
-fn start_server(db: &TestDatabase, dir: &std::path::Path, port: u16) -> Child {
+pub fn start_server(db: &TestDatabase, dir: &std::path::Path, port: u16) -> Child {
     let mut env = base_env(&db.url, dir);
     env.insert("ATTEST_LISTEN".into(), format!("127.0.0.1:{port}"));
     env.insert("ATTEST_SHUTDOWN_TIMEOUT_SECONDS".into(), "10".into());

@@ -9,7 +9,7 @@ use crate::{
     helpers::{assert_problem, spawn_app, TestApp},
 };
 
-fn current_code(secret: &str) -> String {
+pub fn current_code(secret: &str) -> String {
     let bytes = Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
     TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, "x".into())
         .unwrap()
@@ -17,7 +17,7 @@ fn current_code(secret: &str) -> String {
         .unwrap()
 }
 
-async fn enrol(ada: &Browser) -> (String, Vec<String>) {
+pub async fn enrol(ada: &Browser) -> (String, Vec<String>) {
     let res = ada.send(Method::POST, "/api/v1/me/totp", None).await;
     assert_eq!(res.status(), 200);
     let enrolment: Value = res.json().await.unwrap();

@@ -1,0 +1,266 @@
+//! Every audited action, caused once, appends exactly one event to the org's
+//! chain, carrying the request's `X-Request-Id`; together the steps below cause
+//! every action of the one list (`Action::ALL`), so an action that stops being
+//! recorded, or one recorded twice, fails here.
+
+use std::collections::BTreeSet;
+
+use attest_core::{audit::Action, store::entities::audit_events};
+use attest_shared::audit::AuditEvent;
+use reqwest::{Method, Response};
+use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::{
+    auth::{login, login_attempt, Browser, PASSWORD},
+    helpers::{attest_command, base_env, spawn_app_with, TestApp},
+    invitations::mailed_token,
+    totp::{current_code, enrol},
+};
+
+/// The org's chain as it grows: what each step appended.
+struct Chain<'a> {
+    app: &'a TestApp,
+    org: Uuid,
+    last_seq: i64,
+    seen: BTreeSet<String>,
+}
+
+impl Chain<'_> {
+    /// The events appended since the last call.
+    async fn appended(&mut self) -> Vec<AuditEvent> {
+        let rows = audit_events::Entity::find()
+            .filter(audit_events::Column::OrgId.eq(self.org))
+            .filter(audit_events::Column::Seq.gt(self.last_seq))
+            .order_by_asc(audit_events::Column::Seq)
+            .all(&self.app.state.db)
+            .await
+            .unwrap();
+        let events: Vec<AuditEvent> = rows
+            .into_iter()
+            .map(|row| attest_core::audit::writer::event_of(row).unwrap())
+            .collect();
+        self.last_seq = events.last().map_or(self.last_seq, |e| e.seq);
+        events
+    }
+
+    /// The step answered by `res` appended exactly one event, `action`, with the
+    /// response's request id.
+    async fn one_for(&mut self, res: Response, status: u16, action: &str) -> Response {
+        assert_eq!(res.status(), status, "{action}");
+        let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let event = self.one(action).await;
+        assert_eq!(event.request_id.as_deref(), Some(request_id.as_str()), "{action}");
+        res
+    }
+
+    /// Exactly one event was appended since the last step, and it is `action`.
+    async fn one(&mut self, action: &str) -> AuditEvent {
+        let mut appended = self.appended().await;
+        let names: Vec<&str> = appended.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(names, [action], "one event for one {action}");
+        self.seen.insert(action.to_owned());
+        appended.remove(0)
+    }
+}
+
+async fn invite_and_join(app: &TestApp, ada: &Browser, chain: &mut Chain<'_>, email: &str) -> Browser {
+    let res = ada
+        .send(
+            Method::POST,
+            "/api/v1/orgs/tour/invitations",
+            Some(json!({"email": email, "roles": ["auditor"]})),
+        )
+        .await;
+    chain.one_for(res, 201, "invitation.sent").await;
+    let token = mailed_token(app, email).await;
+    let res = app
+        .post_json(
+            "/auth/invitations/accept",
+            &json!({"token": token, "name": "Bob", "password": PASSWORD}),
+        )
+        .await;
+    chain.one_for(res, 200, "invitation.accepted").await;
+    let bob = login(app, email, PASSWORD).await;
+    chain.one("auth.signed_in").await;
+    bob
+}
+
+#[tokio::test]
+async fn each_audited_action_appends_exactly_one_event() {
+    let app = spawn_app_with(&[("ATTEST_LOGIN_MAX_FAILURES", "2")]).await;
+    app.create_operator("ada@example.com", PASSWORD).await;
+    let ada = login(&app, "ada@example.com", PASSWORD).await;
+    let res = ada
+        .send(
+            Method::POST,
+            "/api/v1/orgs",
+            Some(json!({"slug": "tour", "name": "Tour"})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let org: Value = res.json().await.unwrap();
+    let mut chain = Chain {
+        app: &app,
+        org: org["id"].as_str().unwrap().parse().unwrap(),
+        last_seq: 0,
+        seen: BTreeSet::new(),
+    };
+    let created = chain.one("org.created").await;
+    assert_eq!(created.request_id, Some(request_id));
+
+    let res = ada
+        .request(Method::PATCH, "/api/v1/orgs/tour")
+        .header("if-match", "*")
+        .json(&json!({"name": "Tour de force"}))
+        .send()
+        .await
+        .unwrap();
+    chain.one_for(res, 200, "org.renamed").await;
+
+    let role = json!({"name": "reviewer", "permissions": ["org:read"]});
+    let res = ada
+        .send(Method::POST, "/api/v1/orgs/tour/roles", Some(role))
+        .await;
+    chain.one_for(res, 201, "role.created").await;
+    let res = ada
+        .request(Method::PUT, "/api/v1/orgs/tour/roles/reviewer")
+        .header("if-match", "*")
+        .json(&json!({"permissions": ["org:read", "members:read"]}))
+        .send()
+        .await
+        .unwrap();
+    chain.one_for(res, 200, "role.updated").await;
+    let res = ada
+        .send(Method::DELETE, "/api/v1/orgs/tour/roles/reviewer", None)
+        .await;
+    chain.one_for(res, 204, "role.deleted").await;
+
+    let res = ada
+        .send(
+            Method::POST,
+            "/api/v1/orgs/tour/invitations",
+            Some(json!({"email": "carol@example.com", "roles": ["auditor"]})),
+        )
+        .await;
+    let invitation: Value = chain
+        .one_for(res, 201, "invitation.sent")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!(
+        "/api/v1/orgs/tour/invitations/{}",
+        invitation["id"].as_str().unwrap()
+    );
+    let res = ada.send(Method::DELETE, &path, None).await;
+    chain.one_for(res, 204, "invitation.revoked").await;
+
+    let bob = invite_and_join(&app, &ada, &mut chain, "bob@example.com").await;
+    let me: Value = bob.get("/api/v1/me").await.json().await.unwrap();
+    let bob_id = me["user"]["id"].as_str().unwrap().to_owned();
+    let res = ada
+        .request(Method::PUT, &format!("/api/v1/orgs/tour/members/{bob_id}/roles"))
+        .header("if-match", "*")
+        .json(&json!({"roles": ["auditor", "contributor"]}))
+        .send()
+        .await
+        .unwrap();
+    chain.one_for(res, 200, "member.roles_changed").await;
+
+    // Bob lacks roles:manage.
+    let res = bob
+        .send(
+            Method::POST,
+            "/api/v1/orgs/tour/roles",
+            Some(json!({"name": "x", "permissions": []})),
+        )
+        .await;
+    chain.one_for(res, 403, "access.denied").await;
+
+    let res = bob.send(Method::POST, "/auth/logout", None).await;
+    chain.one_for(res, 204, "auth.signed_out").await;
+    let res = login_attempt(&app, "bob@example.com", "not the password").await;
+    chain.one_for(res, 401, "auth.signed_in").await;
+
+    let bob = login(&app, "bob@example.com", PASSWORD).await;
+    chain.one("auth.signed_in").await;
+    let sessions: Value = ada.get("/api/v1/orgs/tour/sessions").await.json().await.unwrap();
+    let bob_session = sessions["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["user_id"] == bob_id.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = ada
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/orgs/tour/sessions/{bob_session}"),
+            None,
+        )
+        .await;
+    chain.one_for(res, 204, "session.revoked").await;
+    drop(bob);
+
+    // Two-factor sign-in, on and off: only confirming and disabling change anything.
+    let (secret, _) = enrol(&ada).await;
+    chain.one("totp.enabled").await;
+    let res = ada
+        .send(
+            Method::POST,
+            "/api/v1/me/totp/disable",
+            Some(json!({"code": current_code(&secret)})),
+        )
+        .await;
+    chain.one_for(res, 204, "totp.disabled").await;
+
+    let res = ada.get("/api/v1/orgs/tour/audit-events/export").await;
+    chain.one_for(res, 200, "audit.exported").await;
+    let res = ada
+        .send(
+            Method::PUT,
+            "/api/v1/orgs/tour/audit-retention",
+            Some(json!({"days": 365})),
+        )
+        .await;
+    chain.one_for(res, 200, "audit.retention_changed").await;
+    let later = chrono::Utc::now() + chrono::Duration::days(400);
+    attest_core::audit::retention::apply(&app.state, later)
+        .await
+        .unwrap();
+    let applied = chain.one("audit.retention_applied").await;
+    assert_eq!(applied.request_id, None, "a background job has no request");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = attest_command(dir.path(), &base_env(&app.db.url, dir.path()))
+        .args(["admin", "disable", "--email", "bob@example.com"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    chain.one("user.disabled").await;
+    let res = ada
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/orgs/tour/members/{bob_id}"),
+            None,
+        )
+        .await;
+    chain.one_for(res, 204, "member.removed").await;
+
+    // With two failures allowed, the second locks the account (one event, the lock).
+    let res = login_attempt(&app, "ada@example.com", "wrong once").await;
+    chain.one_for(res, 401, "auth.signed_in").await;
+    let res = login_attempt(&app, "ada@example.com", "wrong twice").await;
+    chain.one_for(res, 401, "auth.locked_out").await;
+
+    let res = ada.send(Method::DELETE, "/api/v1/orgs/tour", None).await;
+    chain.one_for(res, 204, "org.deleted").await;
+
+    let all: BTreeSet<String> = Action::ALL.iter().map(|a| a.as_str().to_owned()).collect();
+    assert_eq!(chain.seen, all, "every audited action was caused and seen");
+}
