@@ -53,7 +53,7 @@ test("the audit log lists, filters, details, verifies and exports the trail", as
   // org.created, a sign-in, 60 roles and the rename: more than one page of 50.
   const total = ROLES + 3;
   await page.waitForFunction(() => document.querySelectorAll("tr.event").length === 50);
-  assert.equal(await rows(page).first().getAttribute("data-action"), "org.renamed", "newest first");
+  assert.equal(await rows(page).first().getAttribute("data-action"), "auth.signed_in", "newest first: this sign-in");
   await page.mouse.wheel(0, 100000);
   await page.waitForFunction((n) => document.querySelectorAll("tr.event").length === n, total);
   await page.waitForSelector("[data-testid=audit-end]:has-text('that is all')");
@@ -77,6 +77,10 @@ test("the audit log lists, filters, details, verifies and exports the trail", as
   assert.equal(lines.length, total);
   assert.equal(JSON.parse(lines[0]).action, "org.created");
   await page.waitForSelector(`[data-testid=export-progress]:has-text('Exported ${total} events')`);
-  assert.deepEqual(errors, []);
+  // Chromium reports the export's fetch, read to its end through a stream reader, as
+  // ERR_ABORTED once the download starts (a plain fetch of the same URL reports nothing);
+  // every byte arrived, as the file's contents above show. Anything else is an error.
+  const streamedExport = /^request failed: .*\/audit-events\/export\?format=jsonl net::ERR_ABORTED$/;
+  assert.deepEqual(errors.filter((e) => !streamedExport.test(e)), []);
   await context.close();
 });

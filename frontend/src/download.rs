@@ -50,31 +50,32 @@ mod browser {
     }
 
     pub async fn save(path: &str, progress: RwSignal<Option<Progress>>) -> Result<(), String> {
-        let response = gloo_net::http::Request::get(path)
-            .send()
+        let response: web_sys::Response = JsFuture::from(window().fetch_with_str(path))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(js)?
+            .unchecked_into();
         if !response.ok() {
-            let problem: serde_json::Value = response.json().await.unwrap_or_default();
+            let text = JsFuture::from(response.text().map_err(js)?).await.map_err(js)?;
+            let problem: serde_json::Value =
+                serde_json::from_str(&text.as_string().unwrap_or_default()).unwrap_or_default();
             return Err(problem["detail"]
                 .as_str()
                 .unwrap_or("the export failed")
                 .to_owned());
         }
         let headers = response.headers();
-        let total = headers
-            .get(EXPORT_EVENTS_HEADER)
+        let header = |name: &str| headers.get(name).ok().flatten();
+        let total = header(EXPORT_EVENTS_HEADER)
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        let filename = headers
-            .get("content-disposition")
+        let filename = header("content-disposition")
             .and_then(|v| {
                 v.split("filename=\"")
                     .nth(1)
                     .map(|rest| rest.trim_end_matches('"').to_owned())
             })
             .unwrap_or_else(|| "audit-export".to_owned());
-        let content_type = headers.get("content-type").unwrap_or_default();
+        let content_type = header("content-type").unwrap_or_default();
         let csv = content_type.starts_with("text/csv");
         let body = response.body().ok_or("the export has no body")?;
         let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
@@ -103,6 +104,7 @@ mod browser {
                 done: false,
             }));
         }
+        reader.release_lock();
         let options = web_sys::BlobPropertyBag::new();
         options.set_type(&content_type);
         let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&chunks, &options).map_err(js)?;
