@@ -9,7 +9,6 @@ use attest_shared::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 use crate::{api, components::require_sign_in::RequireSignIn, download};
 
@@ -133,19 +132,7 @@ impl Feed {
 
 #[component]
 fn AuditLogBody() -> impl IntoView {
-    let params = use_params_map();
-    let slug = Memo::new(move |_| params.read().get("org").unwrap_or_default());
-    let mine = LocalResource::new(move || {
-        let slug = slug.get();
-        async move {
-            api::get::<attest_shared::api::Me>("/api/v1/me")
-                .await
-                .ok()
-                .and_then(|me| me.memberships.into_iter().find(|m| m.org.slug == slug))
-                .map(|m| m.permissions)
-                .unwrap_or_default()
-        }
-    });
+    let (slug, mine) = super::org_and_permissions();
     let can_export = Signal::derive(move || mine.get().is_some_and(|p| p.contains(&Permission::AuditExport)));
 
     let applied = RwSignal::new(Filters::default());

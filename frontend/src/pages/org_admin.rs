@@ -2,36 +2,18 @@
 //! only for those who hold the permission; the server refuses everyone else anyway.
 
 use attest_shared::{
-    api::{CreateRole, Me, MemberRoles, MemberView, Page, ReplaceRole, RoleView},
+    api::{CreateRole, MemberRoles, MemberView, Page, ReplaceRole, RoleView},
     permissions::Permission,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
+use super::org_and_permissions;
 use crate::{
     api::{self, ApiError, Method},
     components::require_sign_in::RequireSignIn,
     session::Session,
 };
-
-/// The org slug from the path, and whether I hold `permission` there.
-fn org_and_permissions() -> (Memo<String>, LocalResource<Vec<Permission>>) {
-    let params = use_params_map();
-    let slug = Memo::new(move |_| params.read().get("org").unwrap_or_default());
-    let mine = LocalResource::new(move || {
-        let slug = slug.get();
-        async move {
-            api::get::<Me>("/api/v1/me")
-                .await
-                .ok()
-                .and_then(|me| me.memberships.into_iter().find(|m| m.org.slug == slug))
-                .map(|m| m.permissions)
-                .unwrap_or_default()
-        }
-    });
-    (slug, mine)
-}
 
 /// What went wrong with the page's last actions, if anything: the first failure's detail.
 fn first_problem<const N: usize>(outcomes: [Option<Result<(), ApiError>>; N]) -> Option<String> {

@@ -186,7 +186,8 @@ fn check_hashes(rows: Vec<audit_events::Model>) -> Vec<Checked> {
         workers
             .into_iter()
             .flat_map(|worker| {
-                // A worker only panics if hashing does; count its events as bad.
+                // A worker only panics if hashing does; its events are then
+                // missing, so the walk finds the chain broken where they were.
                 worker.join().unwrap_or_default()
             })
             .collect()
