@@ -13,12 +13,14 @@ export async function signInApi(base, email, password) {
     const r = await fetch(`${base}${path}`, {
       method,
       headers: { ...headers, ...extra },
-      body: JSON.stringify(body ?? {}),
+      body: method === "GET" ? undefined : JSON.stringify(body ?? {}),
     });
     return { status: r.status, body: await r.json().catch(() => null) };
   };
   return {
+    get: (path) => send("GET", path),
     post: (path, body) => send("POST", path, body),
+    put: (path, body, extra) => send("PUT", path, body, extra),
     patch: (path, body, extra) => send("PATCH", path, body, extra),
   };
 }

@@ -12,15 +12,27 @@ pub struct ApiError {
     pub detail: String,
     /// Sign-in only: the password was right, now a one-time code is needed.
     pub totp_required: bool,
+    /// A `validation_failed` problem's fields: `(field, message)`.
+    pub fields: Vec<(String, String)>,
 }
 
 impl ApiError {
+    /// The detail, then each invalid field with its message.
+    pub fn describe(&self) -> String {
+        self.fields
+            .iter()
+            .fold(self.detail.clone(), |text, (field, message)| {
+                format!("{text}; {field}: {message}")
+            })
+    }
+
     fn network(detail: String) -> Self {
         Self {
             status: 0,
             code: "network".into(),
             detail,
             totp_required: false,
+            fields: Vec::new(),
         }
     }
 }
@@ -78,6 +90,20 @@ pub async fn call<B: Serialize, T: DeserializeOwned>(
             code: field("code"),
             detail: field("detail"),
             totp_required: problem["totp_required"].as_bool().unwrap_or(false),
+            fields: problem["errors"]
+                .as_array()
+                .map(|errors| {
+                    errors
+                        .iter()
+                        .map(|e| {
+                            (
+                                e["field"].as_str().unwrap_or_default().to_owned(),
+                                e["message"].as_str().unwrap_or_default().to_owned(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
     #[cfg(not(feature = "hydrate"))]

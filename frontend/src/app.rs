@@ -16,6 +16,7 @@ use crate::{
         not_found::NotFound,
         org_admin::{Members, Roles},
         sign_in::SignIn,
+        sso::SsoSettingsPage,
     },
     session::Session,
 };
@@ -40,6 +41,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/orgs/:org/members") view=Members/>
                     <Route path=path!("/orgs/:org/roles") view=Roles/>
                     <Route path=path!("/orgs/:org/audit") view=AuditLog/>
+                    <Route path=path!("/orgs/:org/sso") view=SsoSettingsPage/>
                 </Routes>
             </Layout>
         </Router>

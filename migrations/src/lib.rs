@@ -9,6 +9,7 @@ mod m20261123_000001_identity_core;
 mod m20261123_000002_custom_roles;
 mod m20261123_000003_policy_version;
 mod m20261124_000004_audit;
+mod m20261204_000005_sso;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_custom_roles::Migration),
             Box::new(m20261123_000003_policy_version::Migration),
             Box::new(m20261124_000004_audit::Migration),
+            Box::new(m20261204_000005_sso::Migration),
         ]
     }
 }

@@ -35,8 +35,9 @@ ensure_wasm_bindgen() {
 ensure_node_modules() {
   command -v npm >/dev/null || die "Node.js and npm are required (apt-get install nodejs npm)"
   if [ ! -x "$ROOT/node_modules/.bin/wasm-opt" ] || [ ! -d "$ROOT/node_modules/playwright-core" ] \
+     || [ ! -d "$ROOT/node_modules/oidc-provider" ] \
      || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
-    log "installing npm tooling (binaryen, playwright-core)"
+    log "installing npm tooling (binaryen, playwright-core, oidc-provider)"
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }

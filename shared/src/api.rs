@@ -121,6 +121,9 @@ pub struct MemberView {
     pub expires_at: Option<DateTime<Utc>>,
     /// For `If-Match` on `PUT …/members/{user_id}/roles` (ETag `"<version>"`).
     pub version: i32,
+    /// Whether they have signed in to this org through its SSO.
+    #[serde(default)]
+    pub sso: bool,
 }
 
 /// A member's session as org admins see it (`GET /api/v1/orgs/{org}/sessions`).
@@ -237,4 +240,107 @@ pub struct AssignedRoles {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
     pub version: i32,
+}
+
+/// An org's SSO settings (`GET /api/v1/orgs/{org}/sso`). The client secret is
+/// write-only: only whether one is stored shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoSettings {
+    pub enabled: bool,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret_set: bool,
+    pub email_domains: Vec<String>,
+    pub jit_provisioning: bool,
+    pub default_role: String,
+    /// The sign-in redirect URI to register at the IdP.
+    pub redirect_uri: String,
+    /// For `If-Match` on `PUT` (ETag `"<version>"`); 0 before the first save.
+    pub version: i32,
+}
+
+/// `PUT /api/v1/orgs/{org}/sso`: the whole new value. `client_secret` absent
+/// keeps the stored secret; `null` removes it (a public client, PKCE only).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutSsoSettings {
+    pub enabled: bool,
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "SecretUpdate::is_keep")]
+    pub client_secret: SecretUpdate,
+    #[serde(default)]
+    pub email_domains: Vec<String>,
+    #[serde(default)]
+    pub jit_provisioning: bool,
+    pub default_role: String,
+}
+
+/// A write-only secret in an update: keep the stored one, remove it, or set a new one.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum SecretUpdate {
+    #[default]
+    Keep,
+    Remove,
+    Set(String),
+}
+
+impl SecretUpdate {
+    pub fn is_keep(&self) -> bool {
+        matches!(self, SecretUpdate::Keep)
+    }
+}
+
+/// Never prints the secret (updates end up in logs and test failures).
+impl std::fmt::Debug for SecretUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SecretUpdate::Keep => "Keep",
+            SecretUpdate::Remove => "Remove",
+            SecretUpdate::Set(_) => "Set(***)",
+        })
+    }
+}
+
+impl Serialize for SecretUpdate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            SecretUpdate::Set(secret) => serializer.serialize_str(secret),
+            SecretUpdate::Keep | SecretUpdate::Remove => serializer.serialize_none(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Only reached when the member is present; absence is `Keep` (the default).
+        Ok(match Option::<String>::deserialize(deserializer)? {
+            Some(secret) => SecretUpdate::Set(secret),
+            None => SecretUpdate::Remove,
+        })
+    }
+}
+
+/// The answer to "test connection" (`POST /api/v1/orgs/{org}/sso/test`): what
+/// the issuer's discovery document says, or why it could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoTestRequest {
+    pub issuer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoTestResult {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `GET /auth/sso/realm?email=E`: whether that email signs in through its
+/// org's SSO (the sign-in page then goes to `/auth/sso/start?email=E`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoRealm {
+    pub sso: bool,
 }

@@ -12,8 +12,11 @@ pub struct CoreConfig {
     pub login_max_failures: u32,
     /// How long a locked account stays locked (and the failure-counting window).
     pub login_lockout: Duration,
-    /// The console's address, for links in mail (no trailing slash).
+    /// The console's address, for links in mail and the SSO redirect URI (no trailing slash).
     pub public_url: String,
+    /// Development only: SSO issuers may be `http://` and on loopback or
+    /// private addresses (a test IdP on this machine). Production refuses both.
+    pub sso_allow_private_issuers: bool,
 }
 
 impl Default for CoreConfig {
@@ -24,6 +27,7 @@ impl Default for CoreConfig {
             login_max_failures: 5,
             login_lockout: Duration::from_secs(900),
             public_url: "http://127.0.0.1:8080".into(),
+            sso_allow_private_issuers: true,
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct AppState {
     pub config: Arc<CoreConfig>,
     /// Compiled authorization decisions, per org (one cache per instance).
     pub decisions: Arc<authz::decisions::Decisions>,
+    /// Discovery documents and signing keys of the orgs' IdPs (one cache per instance).
+    pub providers: Arc<identity::sso::Providers>,
     write_lock: store::write::WriteLock,
 }
 
@@ -42,6 +44,7 @@ impl AppState {
             write_lock: store::write::WriteLock::for_db(&db),
             db,
             key,
+            providers: Arc::new(identity::sso::Providers::new(config.sso_allow_private_issuers)),
             config: Arc::new(config),
             decisions: Arc::default(),
         }

@@ -133,6 +133,7 @@ pub async fn open_state(settings: &Settings) -> anyhow::Result<AppState> {
         login_max_failures: settings.login_max_failures,
         login_lockout: settings.login_lockout,
         public_url: settings.public_url.as_str().trim_end_matches('/').to_owned(),
+        sso_allow_private_issuers: !settings.is_production(),
     };
     Ok(AppState::new(db, ServerKey::new(key.expose().clone()), config))
 }

@@ -1,4 +1,4 @@
-use attest_shared::api::Me;
+use attest_shared::{api::Me, permissions::Permission};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -36,6 +36,9 @@ fn DashboardBody() -> impl IntoView {
                                     <a href=format!("/orgs/{}/members", m.org.slug)>"Members"</a> " · "
                                     <a href=format!("/orgs/{}/roles", m.org.slug)>"Roles"</a> " · "
                                     <a href=format!("/orgs/{}/audit", m.org.slug)>"Audit log"</a>
+                                    {m.permissions.contains(&Permission::SsoManage).then(|| view! {
+                                        " · " <a href=format!("/orgs/{}/sso", m.org.slug)>"SSO"</a>
+                                    })}
                                 </li>
                             }).collect_view()}
                         </ul>

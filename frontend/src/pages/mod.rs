@@ -6,6 +6,7 @@ pub mod home;
 pub mod not_found;
 pub mod org_admin;
 pub mod sign_in;
+pub mod sso;
 
 use attest_shared::{api::Me, permissions::Permission};
 use leptos::prelude::*;

@@ -95,7 +95,10 @@ fn MembersBody() -> impl IntoView {
                                         let version = m.version;
                                         view! {
                                             <tr data-member=email>
-                                                <td>{m.name} <br/><span class="muted">{m.email}</span></td>
+                                                <td>
+                                                    {m.name} <br/><span class="muted">{m.email}</span>
+                                                    {m.sso.then(|| view! { " " <span class="badge" data-testid="sso-member" title="Has signed in through the organization's SSO">"SSO"</span> })}
+                                                </td>
                                                 <td>
                                                     <Show when=can_manage fallback=move || chosen.get().join(", ")>
                                                         {all_roles.iter().map(|role| {

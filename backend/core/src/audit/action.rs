@@ -43,6 +43,8 @@ actions! {
     SignedIn => "auth.signed_in": "a member signed in (success) or failed to (failure, with a reason)",
     LockedOut => "auth.locked_out": "a member's account was locked after repeated failures",
     SignedOut => "auth.signed_out": "a member signed out",
+    BackchannelLogout => "auth.backchannel_logout": "the org's identity provider signed a member out (back-channel logout); their sessions from it were revoked",
+    SsoUpdated => "sso.updated": "the organization's SSO settings changed (never the client secret itself)",
     SessionRevoked => "session.revoked": "a session was revoked by its owner or an org admin",
     TotpEnabled => "totp.enabled": "a member turned on two-factor sign-in",
     TotpDisabled => "totp.disabled": "a member turned off two-factor sign-in",

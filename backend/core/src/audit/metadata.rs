@@ -28,6 +28,25 @@ pub struct Facts {
     /// An audit retention in days; `null` keeps every event.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retention_days: Option<Option<i32>>,
+    /// SSO settings: every member but the client secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Whether the SSO client has a (write-only) secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidential: Option<bool>,
+    /// A new SSO client secret was stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_replaced: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_domains: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jit_provisioning: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_role: Option<String>,
 }
 
 /// Why an action failed or was refused.
@@ -40,6 +59,40 @@ pub enum Reason {
     TotpRequired,
     TotpInvalid,
     MissingPermission,
+    // SSO sign-in refusals.
+    /// The callback's `state` names no live flow of this browser (forged, replayed).
+    StateInvalid,
+    FlowExpired,
+    SsoDisabled,
+    /// The IdP answered with an error instead of a code.
+    IdpError,
+    IdpUnavailable,
+    /// RFC 9207 `iss` of the response is not the org's issuer (mix-up).
+    IssuerMismatch,
+    CodeExchangeFailed,
+    IdTokenInvalid,
+    IdTokenSignature,
+    IdTokenExpired,
+    IdTokenAudience,
+    IdTokenIssuer,
+    IdTokenNonce,
+    IdTokenIssueTime,
+    EmailUnverified,
+    /// The email is outside the org's claimed domains, so its IdP cannot vouch for it.
+    DomainNotClaimed,
+    NotAMember,
+    MembershipRemoved,
+    MembershipExpired,
+}
+
+impl Reason {
+    /// The reason's name, as metadata and the sign-in page's `sso_error` spell it.
+    pub fn code(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
 }
 
 /// An event's metadata.
@@ -69,6 +122,12 @@ pub struct Metadata {
     pub up_to_seq: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
+    /// How a member signed in: `password` or `sso`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// An SSO sign-in that made the user a member: `provisioning` or `invitation`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub joined_via: Option<String>,
 }
 
 impl Metadata {
@@ -130,6 +189,14 @@ mod tests {
                 permissions: Some(vec![]),
                 expires_at: Some(Utc::now()),
                 retention_days: Some(None),
+                enabled: Some(true),
+                issuer: Some(String::new()),
+                client_id: Some(String::new()),
+                confidential: Some(true),
+                credential_replaced: Some(true),
+                email_domains: Some(vec![]),
+                jit_provisioning: Some(true),
+                default_role: Some(String::new()),
             },
             reason: Some(Reason::TotpInvalid),
             permission: Some(Permission::OrgRead),
@@ -138,10 +205,12 @@ mod tests {
             events: Some(0),
             up_to_seq: Some(0),
             format: Some(String::new()),
+            method: Some(String::new()),
+            joined_via: Some(String::new()),
         };
         let json = full.to_json();
         let names: Vec<&String> = json.as_object().unwrap().keys().collect();
-        assert_eq!(names.len(), 16, "every field is listed here: {names:?}");
+        assert_eq!(names.len(), 26, "every field is listed here: {names:?}");
         for name in names {
             for secret in ["password", "secret", "token", "key", "code", "hash", "cookie"] {
                 assert!(

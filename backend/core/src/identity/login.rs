@@ -58,7 +58,8 @@ pub async fn login(
     let (user, failure) = match attempt(state, credentials, origin).await? {
         Ok(user) => {
             let txn = state.begin().await?;
-            let session = sessions::create(state, &txn, user.id, sessions::METHOD_PASSWORD, origin).await?;
+            let session =
+                sessions::create(state, &txn, user.id, sessions::SignInMethod::Password, origin).await?;
             let record = Record::of(Action::SignedIn, "user", user.id);
             audit::append_for_user(&txn, user.id, &Source::user(&user, origin), record).await?;
             txn.commit().await?;

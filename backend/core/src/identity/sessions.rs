@@ -26,8 +26,13 @@ use crate::{
     Actor, AppError, AppResult, AppState,
 };
 
-/// How a session was started.
-pub const METHOD_PASSWORD: &str = "password";
+/// How a session was started. An SSO session remembers its IdP and the IdP's
+/// session id, so the IdP's back-channel logout can end it.
+#[derive(Debug, Clone, Copy)]
+pub enum SignInMethod<'a> {
+    Password,
+    Sso { issuer: &'a str, sid: Option<&'a str> },
+}
 
 /// A session just created: the token is shown to the browser once and never stored.
 pub struct NewSession {
@@ -70,9 +75,13 @@ pub async fn create<C: sea_orm::ConnectionTrait>(
     state: &AppState,
     db: &C,
     user_id: Uuid,
-    method: &str,
+    method: SignInMethod<'_>,
     client: &Origin,
 ) -> AppResult<NewSession> {
+    let (method, idp_issuer, idp_sid) = match method {
+        SignInMethod::Password => ("password", None, None),
+        SignInMethod::Sso { issuer, sid } => ("sso", Some(issuer.to_owned()), sid.map(str::to_owned)),
+    };
     let token = random_token();
     let now = clock::now();
     let session = sessions::ActiveModel {
@@ -80,8 +89,8 @@ pub async fn create<C: sea_orm::ConnectionTrait>(
         user_id: Set(user_id),
         token_hash: Set(sha256_hex(token.as_bytes())),
         auth_method: Set(method.to_owned()),
-        idp_issuer: Set(None),
-        idp_sid: Set(None),
+        idp_issuer: Set(idp_issuer),
+        idp_sid: Set(idp_sid),
         ip: Set(client.ip.clone()),
         user_agent: Set(client.user_agent.clone()),
         created_at: Set(now),

@@ -37,9 +37,14 @@ pub fn check_email(email: &str, field: &str) -> AppResult<()> {
 }
 
 pub async fn find_by_email(state: &AppState, email: &str) -> AppResult<Option<users::Model>> {
+    find_by_email_in(&state.db, email).await
+}
+
+/// [`find_by_email`] inside a transaction.
+pub async fn find_by_email_in<C: ConnectionTrait>(db: &C, email: &str) -> AppResult<Option<users::Model>> {
     Ok(users::Entity::find()
         .filter(users::Column::Email.eq(normalize_email(email)))
-        .one(&state.db)
+        .one(db)
         .await?)
 }
 

@@ -11,7 +11,7 @@ use crate::{
     audit::{Action, Metadata, Record},
     authz::OrgScope,
     clock,
-    store::entities::{membership_roles, memberships, users},
+    store::entities::{membership_roles, memberships, user_identities, users},
     AppError, AppResult, AppState, ErrorKind,
 };
 
@@ -26,6 +26,8 @@ pub struct Member {
     pub user: users::Model,
     pub roles: Vec<String>,
     pub membership: memberships::Model,
+    /// Whether they have signed in to this org through its SSO.
+    pub sso: bool,
 }
 
 /// Every member of the org, by email.
@@ -40,6 +42,13 @@ pub async fn list(state: &AppState, scope: &OrgScope) -> AppResult<Vec<Member>> 
         .filter(membership_roles::Column::OrgId.eq(scope.org_id()))
         .all(&state.db)
         .await?;
+    let sso_users: std::collections::HashSet<Uuid> = user_identities::Entity::find()
+        .filter(user_identities::Column::OrgId.eq(scope.org_id()))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|identity| identity.user_id)
+        .collect();
     let mut members: Vec<Member> = rows
         .into_iter()
         .filter_map(|(membership, user)| {
@@ -50,6 +59,7 @@ pub async fn list(state: &AppState, scope: &OrgScope) -> AppResult<Vec<Member>> 
                 .map(|r| r.role.clone())
                 .collect();
             Some(Member {
+                sso: sso_users.contains(&user.id),
                 user,
                 roles,
                 membership,

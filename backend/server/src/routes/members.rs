@@ -20,6 +20,7 @@ pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpRespo
             joined_at: m.membership.joined_at.with_timezone(&Utc),
             expires_at: m.membership.expires_at.map(|t| t.with_timezone(&Utc)),
             version: m.membership.version,
+            sso: m.sso,
         })
         .collect();
     Ok(HttpResponse::Ok().json(Page::all(items)))

@@ -13,6 +13,7 @@ mod members;
 pub mod metrics;
 mod orgs;
 mod roles;
+mod sso;
 
 use actix_web::{http::Method, web, HttpRequest};
 use attest_core::{AppError, ErrorKind};
@@ -70,6 +71,12 @@ pub fn table() -> Vec<RouteDef> {
         route(Method::POST, "/auth/login", Public, |r| r.to(auth::login)),
         route(Method::POST, "/auth/logout", SignedIn, |r| r.to(auth::logout)),
         route(Method::GET, "/auth/session", SignedIn, |r| r.to(auth::session)),
+        route(Method::GET, "/auth/sso/realm", Public, |r| r.to(sso::realm)),
+        route(Method::GET, "/auth/sso/start", Public, |r| r.to(sso::start)),
+        route(Method::GET, "/auth/sso/callback", Public, |r| r.to(sso::callback)),
+        route(Method::POST, "/auth/sso/backchannel-logout", Public, |r| {
+            r.to(sso::backchannel_logout)
+        }),
         route(Method::POST, "/auth/invitations/accept", Public, |r| {
             r.to(invitations::accept)
         }),
@@ -190,6 +197,15 @@ pub fn table() -> Vec<RouteDef> {
             Org(MembersManage),
             |r| r.to(invitations::revoke),
         ),
+        route(Method::GET, "/api/v1/orgs/{org}/sso", Org(SsoManage), |r| {
+            r.to(sso::get_settings)
+        }),
+        route(Method::PUT, "/api/v1/orgs/{org}/sso", Org(SsoManage), |r| {
+            r.to(sso::put_settings)
+        }),
+        route(Method::POST, "/api/v1/orgs/{org}/sso/test", Org(SsoManage), |r| {
+            r.to(sso::test_connection)
+        }),
         route(
             Method::GET,
             "/api/v1/orgs/{org}/sessions",

@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// The org's chain as stored, in `seq` order.
-async fn events(app: &TestApp, org: Uuid) -> Vec<AuditEvent> {
+pub async fn events(app: &TestApp, org: Uuid) -> Vec<AuditEvent> {
     audit_events::Entity::find()
         .filter(audit_events::Column::OrgId.eq(org))
         .order_by_asc(audit_events::Column::Seq)

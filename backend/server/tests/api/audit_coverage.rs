@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::{
     auth::{login, login_attempt, Browser, PASSWORD},
     helpers::{attest_command, base_env, spawn_app_with, TestApp},
+    idp::{sign, Idp, IdpClient},
     invitations::mailed_token,
     totp::{current_code, enrol},
 };
@@ -137,6 +138,39 @@ async fn each_audited_action_appends_exactly_one_event() {
         .send(Method::DELETE, "/api/v1/orgs/tour/roles/reviewer", None)
         .await;
     chain.one_for(res, 204, "role.deleted").await;
+
+    // SSO: settings saved against a real IdP, then the IdP's back-channel logout.
+    let idp = Idp::start(
+        &app,
+        &[IdpClient {
+            client_id: "tour",
+            client_secret: "tour-secret-0123456789",
+        }],
+    );
+    let sso = json!({
+        "enabled": true, "issuer": idp.issuer, "client_id": "tour", "client_secret": "tour-secret-0123456789",
+        "email_domains": ["tour.test"], "default_role": "contributor",
+    });
+    let res = ada.send(Method::PUT, "/api/v1/orgs/tour/sso", Some(sso)).await;
+    chain.one_for(res, 200, "sso.updated").await;
+    let now = chrono::Utc::now().timestamp();
+    let logout = sign(
+        "idp-test-key.pem",
+        "test-key",
+        "logout+jwt",
+        &json!({
+            "iss": idp.issuer, "aud": "tour", "iat": now, "jti": "coverage", "sid": "no-such-session",
+            "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+        }),
+    );
+    let res = app
+        .post_raw(
+            "/auth/sso/backchannel-logout",
+            "application/x-www-form-urlencoded",
+            format!("logout_token={logout}"),
+        )
+        .await;
+    chain.one_for(res, 200, "auth.backchannel_logout").await;
 
     let res = ada
         .send(

@@ -147,6 +147,12 @@ fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (Strin
         ("PUT", "/api/v1/orgs/{org}/roles/{name}") => Some(json!({"permissions": ["org:read"]})),
         ("PUT", "/api/v1/orgs/{org}/members/{user_id}/roles") => Some(json!({"roles": ["auditor"]})),
         ("PUT", "/api/v1/orgs/{org}/audit-retention") => Some(json!({"days": 365})),
+        // Nothing listens there: an allowed caller gets 400 validation_failed (discovery failed), the rest 403/404.
+        ("PUT", "/api/v1/orgs/{org}/sso") => Some(json!({
+            "enabled": true, "issuer": "http://127.0.0.1:9", "client_id": "attest",
+            "email_domains": ["acme.test"], "default_role": "contributor",
+        })),
+        ("POST", "/api/v1/orgs/{org}/sso/test") => Some(json!({"issuer": "http://127.0.0.1:9"})),
         _ => None,
     };
     (path, body)

@@ -13,4 +13,8 @@ pub mod memberships;
 pub mod org_roles;
 pub mod orgs;
 pub mod sessions;
+pub mod sso_configs;
+pub mod sso_domains;
+pub mod sso_flows;
+pub mod user_identities;
 pub mod users;

@@ -11,4 +11,8 @@ pub use super::memberships::Entity as Memberships;
 pub use super::org_roles::Entity as OrgRoles;
 pub use super::orgs::Entity as Orgs;
 pub use super::sessions::Entity as Sessions;
+pub use super::sso_configs::Entity as SsoConfigs;
+pub use super::sso_domains::Entity as SsoDomains;
+pub use super::sso_flows::Entity as SsoFlows;
+pub use super::user_identities::Entity as UserIdentities;
 pub use super::users::Entity as Users;

@@ -1,0 +1,177 @@
+//! Organization SSO: the browser's way through the org's IdP (`/auth/sso/*`),
+//! the IdP's back-channel logout, and the org admin's settings (`…/sso`).
+
+use actix_web::{
+    cookie::{time::Duration as CookieDuration, Cookie, SameSite},
+    http::header,
+    web, HttpRequest, HttpResponse,
+};
+use attest_core::{
+    identity::sso::{backchannel, settings, signin, SsoFailure},
+    AppError, AppState, ErrorKind,
+};
+use attest_shared::api::{PutSsoSettings, SsoRealm, SsoTestRequest, SsoTestResult};
+use serde::Deserialize;
+
+use crate::{
+    extract::{etag, ApiJson, IfMatchWhenSent},
+    middleware::session::{origin, InOrg, SessionCookie},
+    problem::{ApiError, ApiResult},
+};
+
+/// Where a refused sign-in lands: the console's sign-in page says why.
+const SIGN_IN_PAGE: &str = "/sign-in";
+
+#[derive(Deserialize)]
+pub struct StartQuery {
+    email: Option<String>,
+    org: Option<String>,
+    return_to: Option<String>,
+}
+
+/// `GET /auth/sso/start?email=E|org=SLUG(&return_to=/path)`: `302` to the IdP,
+/// with the pre-auth cookie that binds the flow to this browser.
+pub async fn start(
+    state: web::Data<AppState>,
+    cookie: web::Data<SessionCookie>,
+    query: web::Query<StartQuery>,
+) -> ApiResult<HttpResponse> {
+    let query = query.into_inner();
+    let realm = match (&query.email, &query.org) {
+        (Some(email), None) => signin::Realm::Email(email),
+        (None, Some(org)) => signin::Realm::Org(org),
+        _ => {
+            return Err(AppError::new(ErrorKind::BadRequest, "give either email or org").into());
+        }
+    };
+    let started = signin::start(&state, realm, query.return_to.as_deref()).await?;
+    Ok(HttpResponse::Found()
+        .insert_header((header::LOCATION, started.redirect))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(flow_cookie(&cookie, &started.cookie))
+        .finish())
+}
+
+#[derive(Deserialize)]
+pub struct RealmQuery {
+    email: String,
+}
+
+/// `GET /auth/sso/realm?email=E`: `{"sso": true}` when the email's domain is
+/// claimed by an org with SSO on (the console's email-first sign-in asks this).
+pub async fn realm(state: web::Data<AppState>, query: web::Query<RealmQuery>) -> ApiResult<HttpResponse> {
+    let sso = signin::uses_sso(&state, &query.email).await?;
+    Ok(HttpResponse::Ok().json(SsoRealm { sso }))
+}
+
+/// `GET /auth/sso/callback`: signs in and `302`s to `return_to` with a fresh
+/// session cookie; a refusal `302`s to the sign-in page with `sso_error`.
+pub async fn callback(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    cookie: web::Data<SessionCookie>,
+    query: web::Query<signin::Callback>,
+) -> ApiResult<HttpResponse> {
+    let flow = req
+        .cookie(flow_cookie_name(&cookie))
+        .map(|c| c.value().to_owned());
+    let outcome = signin::finish(&state, flow.as_deref(), query.into_inner(), &origin(&req)).await;
+    let mut forget_flow = flow_cookie(&cookie, "");
+    forget_flow.make_removal();
+    let (location, session) = match outcome {
+        Ok(signed_in) => (signed_in.return_to, Some(cookie.issue(&signed_in.session.token))),
+        Err(SsoFailure::Refused(reason)) => (format!("{SIGN_IN_PAGE}?sso_error={}", reason.code()), None),
+        Err(SsoFailure::Error(error)) => return Err(ApiError(error)),
+    };
+    let mut response = HttpResponse::Found();
+    response
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(forget_flow);
+    if let Some(session) = session {
+        response.cookie(session);
+    }
+    Ok(response.finish())
+}
+
+/// `POST /auth/sso/backchannel-logout` (form `logout_token`): `200` once the
+/// sessions it names are revoked, `400` for an invalid token.
+pub async fn backchannel_logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let token = url::form_urlencoded::parse(&body)
+        .find(|(name, _)| name == "logout_token")
+        .map(|(_, value)| value.into_owned())
+        .ok_or_else(|| AppError::new(ErrorKind::BadRequest, "the form has no logout_token"))?;
+    backchannel::logout(&state, &token, &origin(&req)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+/// `GET /api/v1/orgs/{org}/sso`.
+pub async fn get_settings(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let settings = settings::get(&state, &org.scope).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(settings.version)))
+        .json(settings))
+}
+
+/// `PUT /api/v1/orgs/{org}/sso`.
+pub async fn put_settings(
+    org: InOrg,
+    state: web::Data<AppState>,
+    IfMatchWhenSent(expected): IfMatchWhenSent,
+    ApiJson(body): ApiJson<PutSsoSettings>,
+) -> ApiResult<HttpResponse> {
+    let settings = settings::put(&state, &org.scope, body, expected).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(settings.version)))
+        .json(settings))
+}
+
+/// `POST /api/v1/orgs/{org}/sso/test`: fetches an issuer's discovery document
+/// ("test connection"); saves nothing.
+pub async fn test_connection(
+    org: InOrg,
+    state: web::Data<AppState>,
+    ApiJson(body): ApiJson<SsoTestRequest>,
+) -> ApiResult<HttpResponse> {
+    let result = match settings::test(&state, &org.scope, &body.issuer).await? {
+        Ok(endpoint) => SsoTestResult {
+            ok: true,
+            authorization_endpoint: Some(endpoint),
+            error: None,
+        },
+        Err(error) => SsoTestResult {
+            ok: false,
+            authorization_endpoint: None,
+            error: Some(error),
+        },
+    };
+    Ok(HttpResponse::Ok().json(result))
+}
+
+fn flow_cookie_name(session: &SessionCookie) -> &'static str {
+    if session.secure {
+        "__Host-attest_sso"
+    } else {
+        "attest_sso"
+    }
+}
+
+/// The pre-auth cookie: HttpOnly, and `Lax` so the IdP's top-level redirect
+/// back carries it; it lives as long as the flow.
+fn flow_cookie(session: &SessionCookie, token: &str) -> Cookie<'static> {
+    Cookie::build(flow_cookie_name(session), token.to_owned())
+        .path("/")
+        .http_only(true)
+        .secure(session.secure)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::seconds(
+            i64::try_from(signin::FLOW_LIFETIME.as_secs()).unwrap_or(600),
+        ))
+        .finish()
+}
