@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod erasure;
 pub mod export;
 pub mod metadata;
+pub mod packed;
 pub mod query;
 pub mod retention;
 pub mod verify;

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{chain, checkpoint, writer::event_of};
+use super::{chain, checkpoint, packed, writer::event_of};
 use crate::{
     store::entities::{audit_events, audit_heads, orgs},
     AppError, AppResult, AppState,
@@ -110,7 +110,9 @@ pub async fn verify_all(state: &AppState, slug: Option<&str>) -> AppResult<Vec<(
 
 /// Walks the stored events in `seq` order. Hashing is the costly part and each
 /// event's hash depends only on the event, so a page is hashed on every core
-/// while the next one is read; the links are then checked in order.
+/// while the next one is read; the links are then checked in order. Pages are
+/// read packed (see [`packed`]); what does not unpack is read again as models
+/// and hashed the ordinary way.
 async fn walk<C: ConnectionTrait>(
     db: &C,
     org_id: Uuid,
@@ -122,19 +124,38 @@ async fn walk<C: ConnectionTrait>(
         events: 0,
     };
     let mut after = 0;
-    let mut hashing: Option<tokio::task::JoinHandle<Vec<Checked>>> = None;
+    let mut hashing: Option<tokio::task::JoinHandle<Option<Vec<Checked>>>> = None;
+    // The `seq` range of the page being hashed, to re-read it if it does not unpack.
+    let mut hashing_range = (0, 0);
     loop {
-        let rows = audit_events::Entity::find()
-            .filter(audit_events::Column::OrgId.eq(org_id))
-            .filter(audit_events::Column::Seq.gt(after))
-            .order_by_asc(audit_events::Column::Seq)
-            .limit(PAGE)
-            .all(db)
-            .await?;
-        after = rows.last().map_or(after, |row| row.seq);
-        let next = (!rows.is_empty()).then(|| tokio::task::spawn_blocking(move || check_hashes(rows)));
+        let next = match packed::page(db, org_id, after, PAGE).await {
+            Ok(Some(page)) => {
+                let range = (after, page.last_seq);
+                after = page.last_seq;
+                Some((range, tokio::task::spawn_blocking(move || check_hashes(&page))))
+            }
+            Ok(None) => None,
+            // The database could not pack the page (e.g. metadata that is not JSON).
+            Err(_) => {
+                let checked = check_models(db, org_id, after).await?;
+                let range = (after, checked.last().map_or(after, |c| c.seq));
+                after = range.1;
+                (!checked.is_empty()).then(|| (range, tokio::task::spawn_blocking(move || Some(checked))))
+            }
+        };
         if let Some(page) = hashing.take() {
-            for event in page.await.map_err(AppError::internal)? {
+            let checked = match page.await.map_err(AppError::internal)? {
+                Some(checked) => checked,
+                None => check_models(db, org_id, hashing_range.0)
+                    .await?
+                    .into_iter()
+                    .take_while(|c| c.seq <= hashing_range.1)
+                    .collect(),
+            };
+            for mut event in checked {
+                if event.hash_ok.is_none() {
+                    event = check_one(db, org_id, event.seq).await?;
+                }
                 if !walk.step(&event) {
                     return Ok(Verification::Broken {
                         first_bad_seq: event.seq,
@@ -143,7 +164,10 @@ async fn walk<C: ConnectionTrait>(
             }
         }
         match next {
-            Some(page) => hashing = Some(page),
+            Some((range, page)) => {
+                hashing_range = range;
+                hashing = Some(page);
+            }
             None => return Ok(walk.finish()),
         }
     }
@@ -154,44 +178,79 @@ struct Checked {
     seq: i64,
     prev_hash: String,
     hash: String,
-    hash_ok: bool,
+    /// `None`: not decided from the packed form; the model decides.
+    hash_ok: Option<bool>,
 }
 
-/// Recomputes each row's hash, on as many threads as there are cores.
-fn check_hashes(rows: Vec<audit_events::Model>) -> Vec<Checked> {
-    let one = |row: audit_events::Model| {
-        let (seq, prev_hash, hash) = (row.seq, row.prev_hash.clone(), row.hash.clone());
-        let hash_ok = event_of(row)
-            .ok()
-            .and_then(|event| chain::hash(&event).ok())
-            .is_some_and(|recomputed| recomputed == hash);
-        Checked {
-            seq,
-            prev_hash,
-            hash,
-            hash_ok,
-        }
+/// Recomputes each packed event's hash, on as many threads as there are
+/// cores; `None` when the page does not split into events.
+fn check_hashes(page: &packed::Page) -> Option<Vec<Checked>> {
+    let events = page.events().ok()?;
+    let one = |packed: &serde_json::value::RawValue| match packed::unpack(packed.get()) {
+        Ok(unpacked) => Some(Checked {
+            seq: unpacked.seq,
+            hash_ok: Some(unpacked.recomputed == unpacked.hash),
+            prev_hash: unpacked.prev_hash,
+            hash: unpacked.hash,
+        }),
+        Err(seq) => Some(Checked {
+            seq: seq?,
+            prev_hash: String::new(),
+            hash: String::new(),
+            hash_ok: None,
+        }),
     };
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let chunk = rows.len().div_ceil(threads).max(1);
-    let mut rows = rows.into_iter();
-    let chunks: Vec<Vec<_>> = std::iter::from_fn(|| Some(rows.by_ref().take(chunk).collect::<Vec<_>>()))
-        .take_while(|c| !c.is_empty())
-        .collect();
+    let chunk = events.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
-        let workers: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| scope.spawn(move || chunk.into_iter().map(one).collect::<Vec<_>>()))
+        let workers: Vec<_> = events
+            .chunks(chunk)
+            .map(|chunk| scope.spawn(move || chunk.iter().map(|e| one(e)).collect::<Option<Vec<_>>>()))
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| {
-                // A worker only panics if hashing does; its events are then
-                // missing, so the walk finds the chain broken where they were.
-                worker.join().unwrap_or_default()
-            })
-            .collect()
+        let mut all = Vec::with_capacity(events.len());
+        for worker in workers {
+            // A worker only panics if hashing does: the page is then read the ordinary way.
+            all.extend(worker.join().ok()??);
+        }
+        Some(all)
     })
+}
+
+/// A page read as models and hashed as [`AuditEvent`](attest_shared::audit::AuditEvent)s.
+async fn check_models<C: ConnectionTrait>(db: &C, org_id: Uuid, after: i64) -> AppResult<Vec<Checked>> {
+    let rows = audit_events::Entity::find()
+        .filter(audit_events::Column::OrgId.eq(org_id))
+        .filter(audit_events::Column::Seq.gt(after))
+        .order_by_asc(audit_events::Column::Seq)
+        .limit(PAGE)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(checked_model).collect())
+}
+
+/// One event read as a model and hashed the ordinary way.
+async fn check_one<C: ConnectionTrait>(db: &C, org_id: Uuid, seq: i64) -> AppResult<Checked> {
+    let row = audit_events::Entity::find()
+        .filter(audit_events::Column::OrgId.eq(org_id))
+        .filter(audit_events::Column::Seq.eq(seq))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("an audit event vanished during verification"))?;
+    Ok(checked_model(row))
+}
+
+fn checked_model(row: audit_events::Model) -> Checked {
+    let (seq, prev_hash, hash) = (row.seq, row.prev_hash.clone(), row.hash.clone());
+    let hash_ok = event_of(row)
+        .ok()
+        .and_then(|event| chain::hash(&event).ok())
+        .is_some_and(|recomputed| recomputed == hash);
+    Checked {
+        seq,
+        prev_hash,
+        hash,
+        hash_ok: Some(hash_ok),
+    }
 }
 
 /// Where a walk along a chain stands: the last event that checked out.
@@ -215,7 +274,7 @@ impl Walk<'_> {
             .anchors
             .get(&event.seq)
             .is_none_or(|signed| *signed == event.hash);
-        if !follows || !event.hash_ok || !signed_as_stored {
+        if !follows || event.hash_ok != Some(true) || !signed_as_stored {
             return false;
         }
         self.events += 1;
