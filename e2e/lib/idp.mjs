@@ -51,6 +51,12 @@ const provider = new Provider(issuer, {
   },
   pkce: { required: () => true },
   cookies: { keys: ["attest-test-idp"] },
+  // oidc-provider refuses to call loopback addresses (its own SSRF guard); the
+  // Attest it calls back (back-channel logout) runs on loopback in tests.
+  fetch(url, options) {
+    const { dispatcher: _guard, ...rest } = options;
+    return globalThis.fetch(url, rest);
+  },
   async findAccount(_ctx, id) {
     const account = accounts.get(id);
     if (!account) return undefined;
@@ -63,6 +69,11 @@ const provider = new Provider(issuer, {
   },
 });
 provider.proxy = false;
+// Problems show on stderr (a test that keeps it sees why a call-back failed).
+for (const event of ["backchannel.error", "server_error", "end_session.error"]) {
+  provider.on(event, (...args) => console.error(event, ...args.map((a) => `${a} ${a?.cause ?? ""}`)));
+}
+provider.on("backchannel.success", (_client, accountId) => console.error("backchannel.success", accountId));
 
 async function readJson(req) {
   let body = "";

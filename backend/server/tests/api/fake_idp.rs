@@ -45,6 +45,19 @@ impl FakeIdp {
                 .route("/jwks", web::get().to(jwks))
                 .route("/authorize", web::get().to(authorize))
                 .route("/token", web::post().to(token))
+                // Issuers that misbehave at discovery.
+                .route(
+                    "/redirecting/.well-known/openid-configuration",
+                    web::get().to(|| async {
+                        HttpResponse::Found()
+                            .insert_header(("location", "http://169.254.169.254/latest/meta-data"))
+                            .finish()
+                    }),
+                )
+                .route(
+                    "/oversized/.well-known/openid-configuration",
+                    web::get().to(|| async { HttpResponse::Ok().body(vec![b' '; 600 * 1024]) }),
+                )
         })
         .workers(1)
         .bind("127.0.0.1:0")

@@ -65,7 +65,12 @@ impl Idp {
             .env("IDP_CLIENTS", serde_json::to_string(&clients).unwrap())
             .env("IDP_KEY_FILE", keys.join(","))
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            // `TEST_LOG=1` shows the IdP's complaints (e.g. a failed call-back).
+            .stderr(if std::env::var_os("TEST_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("node runs the test IdP (npm ci installs oidc-provider)");
         let mut line = String::new();

@@ -148,6 +148,38 @@ impl Walker {
         res
     }
 
+    /// Signs out at the IdP (RP-independent end-session, confirming its form),
+    /// which makes the IdP send back-channel logout tokens to its clients.
+    async fn sign_out_at(&self, idp: &Idp) {
+        let page = self
+            .client
+            .get(format!("{}/session/end", idp.issuer))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let xsrf = page
+            .split("name=\"xsrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("the IdP's sign-out form: {page}"))
+            .to_owned();
+        let res = self
+            .client
+            .post(format!("{}/session/end/confirm", idp.issuer))
+            .form(&[("xsrf", xsrf.as_str()), ("logout", "yes")])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            res.status().is_redirection() || res.status().is_success(),
+            "{}",
+            res.status()
+        );
+    }
+
     fn has_session(&self, app: &TestApp) -> bool {
         use reqwest::cookie::CookieStore as _;
         self.jar
@@ -501,7 +533,28 @@ async fn back_channel_logout_revokes_the_users_idp_sessions_at_once() {
     let (walker, res) = sign_in(&w, "bob-sub", "/auth/sso/start?org=acme").await;
     assert_eq!(location(&res), "/");
     assert_eq!(walker.session(&w.app).await.status(), 200);
+    let session = bob_session(&w.app).await;
+    assert_eq!(session.auth_method, "sso");
+    assert_eq!(session.idp_issuer.as_deref(), Some(w.idp.issuer.as_str()));
+    let sid = session.idp_sid.expect("the IdP's session id is kept");
 
+    // Bob signs out at the IdP: it calls Attest back, and his session ends.
+    walker.sign_out_at(&w.idp).await;
+    for _ in 0..50 {
+        if walker.session(&w.app).await.status() == 401 {
+            break;
+        }
+        // The IdP may call back after answering the browser.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(walker.session(&w.app).await.status(), 401);
+    let last = events(&w.app, w.acme).await.pop().unwrap();
+    assert_eq!(last.action, "auth.backchannel_logout");
+    assert_eq!(last.metadata["sessions_revoked"], 1);
+
+    // Crafted logout tokens, signed with the IdP's key: only valid ones count.
+    let (walker, _) = sign_in(&w, "bob-sub", "/auth/sso/start?org=acme").await;
+    assert_eq!(walker.session(&w.app).await.status(), 200);
     let now = chrono::Utc::now().timestamp();
     let claims = |extra: Value| {
         let mut claims = json!({
@@ -575,18 +628,34 @@ async fn back_channel_logout_revokes_the_users_idp_sessions_at_once() {
     }
     assert_eq!(walker.session(&w.app).await.status(), 200);
 
-    let res = post(sign(
-        "idp-test-key.pem",
-        "test-key",
-        "logout+jwt",
-        &claims(json!({})),
-    ))
-    .await;
+    // A session id that is not this session's ends nothing; this one's does.
+    let other_sid = claims(json!({"sub": null, "sid": format!("not-{sid}")}));
+    let res = post(sign("idp-test-key.pem", "test-key", "logout+jwt", &other_sid)).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(walker.session(&w.app).await.status(), 200);
+    let this_sid = claims(json!({"sub": null, "sid": bob_session(&w.app).await.idp_sid.unwrap()}));
+    let res = post(sign("idp-test-key.pem", "test-key", "logout+jwt", &this_sid)).await;
     assert_eq!(res.status(), 200);
     assert_eq!(walker.session(&w.app).await.status(), 401);
-    let last = events(&w.app, w.acme).await.pop().unwrap();
-    assert_eq!(last.action, "auth.backchannel_logout");
-    assert_eq!(last.metadata["sessions_revoked"], 1);
+}
+
+/// Bob's newest session, as stored.
+async fn bob_session(app: &TestApp) -> attest_core::store::entities::sessions::Model {
+    use attest_core::store::entities::{sessions, users};
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
+    let bob = users::Entity::find()
+        .filter(users::Column::Email.eq("bob@acme.test"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    sessions::Entity::find()
+        .filter(sessions::Column::UserId.eq(bob.id))
+        .order_by_desc(sessions::Column::CreatedAt)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 /// An ID token crafted for one case, from the IdP's issuer and Attest's nonce.
@@ -691,6 +760,27 @@ async fn id_tokens_that_break_any_rule_are_refused_and_a_rotated_key_is_picked_u
         let callback = walker.to_callback(&app, "/auth/sso/start?org=acme").await;
         let res = walker.callback(&callback).await;
         assert_refused_in(&app, acme, &walker, res, reason).await;
+    }
+
+    // Discovery follows no redirect and reads no more than 512 KiB.
+    for (path, why) in [
+        ("redirecting", "redirects are not followed"),
+        ("oversized", "exceeds 512 KiB"),
+    ] {
+        let issuer = format!("{}/{path}", fake.issuer);
+        let res = ada
+            .send(
+                Method::POST,
+                "/api/v1/orgs/acme/sso/test",
+                Some(json!({"issuer": issuer})),
+            )
+            .await;
+        let result: Value = res.json().await.unwrap();
+        assert_eq!(result["ok"], false, "{path}");
+        assert!(
+            result["error"].as_str().unwrap().contains(why),
+            "{path}: {result}"
+        );
     }
 
     // A good token signs Dana in (and provisions her).

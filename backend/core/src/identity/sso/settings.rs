@@ -141,7 +141,7 @@ pub async fn put(
 /// Fetches an issuer's discovery document for "test connection" (nothing saved).
 pub async fn test(state: &AppState, scope: &OrgScope, issuer: &str) -> AppResult<Result<String, String>> {
     scope.require(Permission::SsoManage)?;
-    let issuer = check_issuer(state, issuer).map_err(|message| {
+    let issuer = check_issuer(issuer, state.config.sso_allow_private_issuers).map_err(|message| {
         AppError::validation(vec![FieldError {
             field: "issuer".into(),
             message,
@@ -268,7 +268,7 @@ async fn check(state: &AppState, scope: &OrgScope, mut input: PutSsoSettings) ->
             message,
         })
     };
-    match check_issuer(state, &input.issuer) {
+    match check_issuer(&input.issuer, state.config.sso_allow_private_issuers) {
         Ok(issuer) => input.issuer = issuer,
         Err(message) => problem("issuer", message),
     }
@@ -318,11 +318,10 @@ async fn check(state: &AppState, scope: &OrgScope, mut input: PutSsoSettings) ->
 
 /// An issuer is an absolute `https` URL without query or fragment; plain
 /// `http` only in development (an IdP on this machine).
-fn check_issuer(state: &AppState, issuer: &str) -> Result<String, String> {
+fn check_issuer(issuer: &str, allow_http: bool) -> Result<String, String> {
     let issuer = issuer.trim();
     let url = url::Url::parse(issuer).map_err(|_| "must be an absolute URL".to_owned())?;
-    let scheme_ok =
-        url.scheme() == "https" || (url.scheme() == "http" && state.config.sso_allow_private_issuers);
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && allow_http);
     if !scheme_ok {
         return Err("must be an https:// URL".into());
     }
@@ -347,7 +346,29 @@ fn is_domain(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_domain;
+    use super::{check_issuer, is_domain};
+
+    #[test]
+    fn issuers_are_https_urls_and_plain_http_only_in_development() {
+        assert_eq!(
+            check_issuer(" https://idp.example.com ", false).unwrap(),
+            "https://idp.example.com"
+        );
+        assert!(
+            check_issuer("http://127.0.0.1:9000", false).is_err(),
+            "production"
+        );
+        assert!(check_issuer("http://127.0.0.1:9000", true).is_ok(), "development");
+        for bad in [
+            "idp.example.com",
+            "ftp://idp.example.com",
+            "https://u:p@idp.example.com",
+            "https://idp.example.com/?x=1",
+            "https://idp.example.com/#f",
+        ] {
+            assert!(check_issuer(bad, true).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn domains_are_dotted_host_names() {

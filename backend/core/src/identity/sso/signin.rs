@@ -174,7 +174,11 @@ pub async fn finish(
         Err((Some(org_id), reason)) => {
             return Err(provisioning::refused(state, org_id, None, reason, origin).await)
         }
-        Err((None, reason)) => return Err(SsoFailure::Refused(reason)),
+        Err((None, reason)) => {
+            // No flow names an org, so there is no chain to record it in.
+            tracing::info!(?reason, "SSO callback for no known flow refused");
+            return Err(SsoFailure::Refused(reason));
+        }
     };
     let Some(provider) = settings::for_org(state, flow.org_id).await? else {
         return Err(provisioning::refused(state, flow.org_id, None, Reason::SsoDisabled, origin).await);
