@@ -83,6 +83,16 @@ fn settings_for(issuer: &str, client_id: &str, secret: &str, domains: &[&str], j
     })
 }
 
+/// "Test connection" for `issuer`: the result document.
+async fn test_connection(browser: &Browser, issuer: &str) -> Value {
+    let body = json!({ "issuer": issuer });
+    let res = browser
+        .send(Method::POST, "/api/v1/orgs/acme/sso/test", Some(body))
+        .await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
 async fn put_sso(browser: &Browser, org: &str, body: &Value) -> reqwest::Response {
     browser
         .send(
@@ -320,26 +330,10 @@ async fn bad_settings_are_refused_with_every_problem_named() {
     assert_problem(res, 409, "conflict").await;
 
     // "Test connection" fetches discovery without saving.
-    let res = w
-        .ada
-        .send(
-            Method::POST,
-            "/api/v1/orgs/acme/sso/test",
-            Some(json!({"issuer": w.idp.issuer})),
-        )
-        .await;
-    let result: Value = res.json().await.unwrap();
+    let result = test_connection(&w.ada, &w.idp.issuer).await;
     assert_eq!(result["ok"], true);
     assert_eq!(result["authorization_endpoint"], format!("{}/auth", w.idp.issuer));
-    let res = w
-        .ada
-        .send(
-            Method::POST,
-            "/api/v1/orgs/acme/sso/test",
-            Some(json!({"issuer": dead})),
-        )
-        .await;
-    let result: Value = res.json().await.unwrap();
+    let result = test_connection(&w.ada, &dead).await;
     assert_eq!(result["ok"], false);
 }
 
@@ -768,14 +762,7 @@ async fn id_tokens_that_break_any_rule_are_refused_and_a_rotated_key_is_picked_u
         ("oversized", "exceeds 512 KiB"),
     ] {
         let issuer = format!("{}/{path}", fake.issuer);
-        let res = ada
-            .send(
-                Method::POST,
-                "/api/v1/orgs/acme/sso/test",
-                Some(json!({"issuer": issuer})),
-            )
-            .await;
-        let result: Value = res.json().await.unwrap();
+        let result = test_connection(&ada, &issuer).await;
         assert_eq!(result["ok"], false, "{path}");
         assert!(
             result["error"].as_str().unwrap().contains(why),
