@@ -12,7 +12,7 @@ use crate::{
     audit::events,
     auth::{login, Browser, PASSWORD},
     fake_idp::FakeIdp,
-    helpers::{assert_problem, free_port, spawn_app_with, TestApp},
+    helpers::{assert_problem, free_port, spawn_app_with, TestApp, TEST_SECRET_KEY},
     idp::{jws, sign, Idp, IdpClient, Signer},
     world::create_org,
 };
@@ -828,4 +828,30 @@ fn replace_param(url: &str, name: &str, value: &str) -> String {
 
 fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn in_production_issuers_on_private_addresses_are_refused_before_connecting() {
+    let app = spawn_app_with(&[
+        ("ATTEST_ENV", "production"),
+        ("ATTEST_PUBLIC_URL", "https://attest.example.com"),
+        ("ATTEST_SECRET_KEY", TEST_SECRET_KEY),
+    ])
+    .await;
+    // A working IdP, but on loopback: production does not talk to it.
+    let fake = FakeIdp::start(&[("idp-test-key.pem", "test-key")]).await;
+    let port = fake.issuer.rsplit(':').next().unwrap().to_owned();
+    for issuer in [
+        fake.issuer.clone(),
+        format!("https://localhost:{port}"),
+        "https://169.254.169.254".to_owned(),
+        "https://10.0.0.1".to_owned(),
+    ] {
+        let problem = app.state.providers.discover(&issuer).await.unwrap_err();
+        assert!(
+            problem.0.contains("not a public address"),
+            "{issuer}: {}",
+            problem.0
+        );
+    }
 }
