@@ -218,6 +218,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_row_as_postgresql_packs_it_unpacks() {
+        let row = r#"[1, "01a241e6-2542-73af-a839-fca14daa19be", "2026-12-03T16:32:11.586892+00:00", "user", "00000000-0000-0000-0000-000000000001", "ada@example.com", "member.roles_changed", "user", "00000000-0000-0000-0000-000000000001", "success", "5f0c6a4e-3b7d-4c1e-9a2f-8d6b0e1f2a3c", "203.0.113.7", "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0", {"after":{"roles":["admin","contributor"]},"before":{"roles":["auditor","contributor"]}}, "0000000000000000000000000000000000000000000000000000000000000000", "aab76365835b92230e66930b700fd1b5693ab314d4119c2bb07af82d7eb12e72"]"#;
+        let unpacked = unpack(row).ok().unwrap();
+        assert_eq!(unpacked.seq, 1);
+    }
+
+    #[test]
     fn both_dialects_pack_every_hashed_column() {
         for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
             let sql = query(backend);
