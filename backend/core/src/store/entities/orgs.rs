@@ -32,6 +32,14 @@ pub enum Relation {
     Memberships,
     #[sea_orm(has_many = "super::org_roles::Entity")]
     OrgRoles,
+    #[sea_orm(has_one = "super::sso_configs::Entity")]
+    SsoConfigs,
+    #[sea_orm(has_many = "super::sso_domains::Entity")]
+    SsoDomains,
+    #[sea_orm(has_many = "super::sso_flows::Entity")]
+    SsoFlows,
+    #[sea_orm(has_many = "super::user_identities::Entity")]
+    UserIdentities,
 }
 
 impl Related<super::audit_checkpoints::Entity> for Entity {
@@ -67,6 +75,39 @@ impl Related<super::memberships::Entity> for Entity {
 impl Related<super::org_roles::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::OrgRoles.def()
+    }
+}
+
+impl Related<super::sso_configs::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::SsoConfigs.def()
+    }
+}
+
+impl Related<super::sso_domains::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::SsoDomains.def()
+    }
+}
+
+impl Related<super::sso_flows::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::SsoFlows.def()
+    }
+}
+
+impl Related<super::user_identities::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::UserIdentities.def()
+    }
+}
+
+impl Related<super::users::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::user_identities::Relation::Users.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::user_identities::Relation::Orgs.def().rev())
     }
 }
 

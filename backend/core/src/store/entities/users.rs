@@ -30,6 +30,8 @@ pub enum Relation {
     Memberships,
     #[sea_orm(has_many = "super::sessions::Entity")]
     Sessions,
+    #[sea_orm(has_many = "super::user_identities::Entity")]
+    UserIdentities,
 }
 
 impl Related<super::memberships::Entity> for Entity {
@@ -41,6 +43,21 @@ impl Related<super::memberships::Entity> for Entity {
 impl Related<super::sessions::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Sessions.def()
+    }
+}
+
+impl Related<super::user_identities::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::UserIdentities.def()
+    }
+}
+
+impl Related<super::orgs::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::user_identities::Relation::Orgs.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::user_identities::Relation::Users.def().rev())
     }
 }
 
