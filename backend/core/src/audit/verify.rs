@@ -124,35 +124,28 @@ async fn walk<C: ConnectionTrait>(
         events: 0,
     };
     let mut after = 0;
-    let mut hashing: Option<tokio::task::JoinHandle<Option<Vec<Checked>>>> = None;
-    // The `seq` range of the page being hashed, to re-read it if it does not unpack.
-    let mut hashing_range = (0, 0);
+    let mut pending: Option<Pending> = None;
     loop {
         let next = match packed::page(db, org_id, after, PAGE).await {
             Ok(Some(page)) => {
-                let range = (after, page.last_seq);
-                after = page.last_seq;
-                Some((range, tokio::task::spawn_blocking(move || check_hashes(&page))))
+                let (first_after, last_seq) = (after, page.last_seq);
+                after = last_seq;
+                Some(Pending::Hashing {
+                    after: first_after,
+                    last_seq,
+                    hashes: tokio::task::spawn_blocking(move || check_hashes(&page)),
+                })
             }
             Ok(None) => None,
             // The database could not pack the page (e.g. metadata that is not JSON).
             Err(_) => {
                 let checked = check_models(db, org_id, after).await?;
-                let range = (after, checked.last().map_or(after, |c| c.seq));
-                after = range.1;
-                (!checked.is_empty()).then(|| (range, tokio::task::spawn_blocking(move || Some(checked))))
+                after = checked.last().map_or(after, |c| c.seq);
+                (!checked.is_empty()).then_some(Pending::Checked(checked))
             }
         };
-        if let Some(page) = hashing.take() {
-            let checked = match page.await.map_err(AppError::internal)? {
-                Some(checked) => checked,
-                None => check_models(db, org_id, hashing_range.0)
-                    .await?
-                    .into_iter()
-                    .take_while(|c| c.seq <= hashing_range.1)
-                    .collect(),
-            };
-            for mut event in checked {
+        if let Some(page) = pending.take() {
+            for mut event in page.settle(db, org_id).await? {
                 if event.hash_ok.is_none() {
                     event = check_one(db, org_id, event.seq).await?;
                 }
@@ -164,11 +157,42 @@ async fn walk<C: ConnectionTrait>(
             }
         }
         match next {
-            Some((range, page)) => {
-                hashing_range = range;
-                hashing = Some(page);
-            }
+            Some(page) => pending = Some(page),
             None => return Ok(walk.finish()),
+        }
+    }
+}
+
+/// A page read but not yet walked.
+enum Pending {
+    /// Being hashed; the events after `after` up to `last_seq`, to read again
+    /// as models if the page does not split into events.
+    Hashing {
+        after: i64,
+        last_seq: i64,
+        hashes: tokio::task::JoinHandle<Option<Vec<Checked>>>,
+    },
+    /// Already checked (read as models).
+    Checked(Vec<Checked>),
+}
+
+impl Pending {
+    /// The page's events, checked.
+    async fn settle<C: ConnectionTrait>(self, db: &C, org_id: Uuid) -> AppResult<Vec<Checked>> {
+        match self {
+            Pending::Checked(checked) => Ok(checked),
+            Pending::Hashing {
+                after,
+                last_seq,
+                hashes,
+            } => match hashes.await.map_err(AppError::internal)? {
+                Some(checked) => Ok(checked),
+                None => Ok(check_models(db, org_id, after)
+                    .await?
+                    .into_iter()
+                    .take_while(|c| c.seq <= last_seq)
+                    .collect()),
+            },
         }
     }
 }

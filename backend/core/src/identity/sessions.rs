@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use sea_orm::{
-    prelude::DateTimeWithTimeZone, ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _,
+    prelude::DateTimeWithTimeZone, ActiveModelTrait as _, ColumnTrait as _, Condition, EntityTrait as _,
     QueryFilter as _, QueryOrder as _, Set,
 };
 use uuid::Uuid;
@@ -210,12 +210,34 @@ async fn revoke(
 /// Revokes every live session of a user (inside the caller's transaction);
 /// returns how many there were.
 pub async fn revoke_all_of<C: sea_orm::ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<u64> {
+    revoke_matching(db, Condition::all().add(sessions::Column::UserId.eq(user_id))).await
+}
+
+/// Revokes the live sessions an IdP started (inside the caller's transaction):
+/// those of `user`, of the IdP's session `sid`, or both; returns how many.
+pub async fn revoke_from_idp<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    issuer: &str,
+    user: Option<Uuid>,
+    sid: Option<&str>,
+) -> AppResult<u64> {
+    let mut which = Condition::all().add(sessions::Column::IdpIssuer.eq(issuer));
+    if let Some(user) = user {
+        which = which.add(sessions::Column::UserId.eq(user));
+    }
+    if let Some(sid) = sid {
+        which = which.add(sessions::Column::IdpSid.eq(sid));
+    }
+    revoke_matching(db, which).await
+}
+
+async fn revoke_matching<C: sea_orm::ConnectionTrait>(db: &C, which: Condition) -> AppResult<u64> {
     Ok(sessions::Entity::update_many()
         .col_expr(
             sessions::Column::RevokedAt,
             sea_orm::sea_query::Expr::value(clock::now()),
         )
-        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(which)
         .filter(sessions::Column::RevokedAt.is_null())
         .exec(db)
         .await?

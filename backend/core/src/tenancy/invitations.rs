@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use attest_shared::{error::FieldError, permissions::Permission};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, Set,
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
+    QueryOrder as _, Set,
 };
 use uuid::Uuid;
 
@@ -254,17 +255,7 @@ pub async fn accept(
 
     let txn = state.begin().await?;
     // Claim the invitation first: of two concurrent accepts, one updates nothing.
-    let claimed = invitations::Entity::update_many()
-        .col_expr(
-            invitations::Column::AcceptedAt,
-            sea_orm::sea_query::Expr::value(clock::now()),
-        )
-        .filter(invitations::Column::Id.eq(invitation.id))
-        .filter(invitations::Column::AcceptedAt.is_null())
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    if claimed != 1 {
+    if !claim(&txn, invitation.id).await? {
         return Err(refused());
     }
     let user = match (existing, new_user) {
@@ -291,4 +282,35 @@ pub async fn accept(
     audit::append(&txn, org.id, &Source::user(&user, origin), record).await?;
     txn.commit().await?;
     Ok(Accepted { org, user })
+}
+
+/// Marks the invitation accepted, if nobody did yet; false when someone did
+/// (of two concurrent claims, one updates nothing).
+pub async fn claim<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<bool> {
+    let claimed = invitations::Entity::update_many()
+        .col_expr(
+            invitations::Column::AcceptedAt,
+            sea_orm::sea_query::Expr::value(clock::now()),
+        )
+        .filter(invitations::Column::Id.eq(id))
+        .filter(invitations::Column::AcceptedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(claimed == 1)
+}
+
+/// The org's pending invitation for `email` (normalised), if any.
+pub async fn pending_for<C: ConnectionTrait>(
+    db: &C,
+    org_id: Uuid,
+    email: &str,
+) -> AppResult<Option<invitations::Model>> {
+    Ok(invitations::Entity::find()
+        .filter(invitations::Column::OrgId.eq(org_id))
+        .filter(invitations::Column::Email.eq(email))
+        .all(db)
+        .await?
+        .into_iter()
+        .find(|i| Status::of(i) == Status::Pending))
 }

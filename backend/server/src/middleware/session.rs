@@ -20,8 +20,9 @@ use crate::problem::ApiError;
 
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// How the session cookie is named and flagged: `attest_session` in development;
-/// `__Host-attest_session` with `Secure` in production.
+/// How Attest's cookies are named and flagged: `attest_session` in development;
+/// `__Host-attest_session` with `Secure` in production (and the same for the
+/// SSO pre-auth cookie).
 #[derive(Clone, Debug)]
 pub struct SessionCookie {
     pub secure: bool,
@@ -30,37 +31,56 @@ pub struct SessionCookie {
     pub origin: String,
 }
 
+const SESSION: &str = "attest_session";
+
 impl SessionCookie {
-    pub fn name(&self) -> &'static str {
+    /// The cookie `base` as this deployment names it.
+    fn name(&self, base: &str) -> String {
         if self.secure {
-            "__Host-attest_session"
+            format!("__Host-{base}")
         } else {
-            "attest_session"
+            base.to_owned()
         }
     }
 
-    /// The cookie carrying a new session's token.
-    pub fn issue(&self, token: &str) -> Cookie<'static> {
-        Cookie::build(self.name(), token.to_owned())
+    /// An HttpOnly, `SameSite=Lax`, whole-site cookie `base` holding `value`:
+    /// Lax, so a top-level navigation back from an IdP carries it.
+    pub fn build(&self, base: &str, value: &str, max_age_seconds: i64) -> Cookie<'static> {
+        Cookie::build(self.name(base), value.to_owned())
             .path("/")
             .http_only(true)
             .secure(self.secure)
             .same_site(SameSite::Lax)
-            .max_age(CookieDuration::seconds(self.max_age_seconds))
+            .max_age(CookieDuration::seconds(max_age_seconds))
             .finish()
     }
 
-    /// A cookie that makes the browser forget the session.
-    pub fn clear(&self) -> Cookie<'static> {
-        let mut cookie = self.issue("");
+    /// A cookie that makes the browser forget the cookie `base`.
+    pub fn forget(&self, base: &str) -> Cookie<'static> {
+        let mut cookie = self.build(base, "", 0);
         cookie.make_removal();
         cookie
     }
 
-    pub fn token(&self, req: &HttpRequest) -> Option<String> {
-        req.cookie(self.name())
+    /// The value of the cookie `base`, when sent and not empty.
+    pub fn read(&self, req: &HttpRequest, base: &str) -> Option<String> {
+        req.cookie(&self.name(base))
             .map(|c| c.value().to_owned())
             .filter(|v| !v.is_empty())
+    }
+
+    /// The cookie carrying a new session's token.
+    pub fn issue(&self, token: &str) -> Cookie<'static> {
+        self.build(SESSION, token, self.max_age_seconds)
+    }
+
+    /// A cookie that makes the browser forget the session.
+    pub fn clear(&self) -> Cookie<'static> {
+        self.forget(SESSION)
+    }
+
+    pub fn token(&self, req: &HttpRequest) -> Option<String> {
+        self.read(req, SESSION)
     }
 }
 

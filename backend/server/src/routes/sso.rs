@@ -1,11 +1,7 @@
 //! Organization SSO: the browser's way through the org's IdP (`/auth/sso/*`),
 //! the IdP's back-channel logout, and the org admin's settings (`…/sso`).
 
-use actix_web::{
-    cookie::{time::Duration as CookieDuration, Cookie, SameSite},
-    http::header,
-    web, HttpRequest, HttpResponse,
-};
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use attest_core::{
     identity::sso::{backchannel, settings, signin, SsoFailure},
     AppError, AppState, ErrorKind,
@@ -18,6 +14,9 @@ use crate::{
     middleware::session::{origin, InOrg, SessionCookie},
     problem::{ApiError, ApiResult},
 };
+
+/// The pre-auth cookie: it names the sign-in flow and lives as long as it.
+const FLOW_COOKIE: &str = "attest_sso";
 
 /// Where a refused sign-in lands: the console's sign-in page says why.
 const SIGN_IN_PAGE: &str = "/sign-in";
@@ -48,7 +47,11 @@ pub async fn start(
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, started.redirect))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .cookie(flow_cookie(&cookie, &started.cookie))
+        .cookie(cookie.build(
+            FLOW_COOKIE,
+            &started.cookie,
+            i64::try_from(signin::FLOW_LIFETIME.as_secs()).unwrap_or(600),
+        ))
         .finish())
 }
 
@@ -72,12 +75,8 @@ pub async fn callback(
     cookie: web::Data<SessionCookie>,
     query: web::Query<signin::Callback>,
 ) -> ApiResult<HttpResponse> {
-    let flow = req
-        .cookie(flow_cookie_name(&cookie))
-        .map(|c| c.value().to_owned());
+    let flow = cookie.read(&req, FLOW_COOKIE);
     let outcome = signin::finish(&state, flow.as_deref(), query.into_inner(), &origin(&req)).await;
-    let mut forget_flow = flow_cookie(&cookie, "");
-    forget_flow.make_removal();
     let (location, session) = match outcome {
         Ok(signed_in) => (signed_in.return_to, Some(cookie.issue(&signed_in.session.token))),
         Err(SsoFailure::Refused(reason)) => (format!("{SIGN_IN_PAGE}?sso_error={}", reason.code()), None),
@@ -87,7 +86,7 @@ pub async fn callback(
     response
         .insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .cookie(forget_flow);
+        .cookie(cookie.forget(FLOW_COOKIE));
     if let Some(session) = session {
         response.cookie(session);
     }
@@ -152,26 +151,4 @@ pub async fn test_connection(
         },
     };
     Ok(HttpResponse::Ok().json(result))
-}
-
-fn flow_cookie_name(session: &SessionCookie) -> &'static str {
-    if session.secure {
-        "__Host-attest_sso"
-    } else {
-        "attest_sso"
-    }
-}
-
-/// The pre-auth cookie: HttpOnly, and `Lax` so the IdP's top-level redirect
-/// back carries it; it lives as long as the flow.
-fn flow_cookie(session: &SessionCookie, token: &str) -> Cookie<'static> {
-    Cookie::build(flow_cookie_name(session), token.to_owned())
-        .path("/")
-        .http_only(true)
-        .secure(session.secure)
-        .same_site(SameSite::Lax)
-        .max_age(CookieDuration::seconds(
-            i64::try_from(signin::FLOW_LIFETIME.as_secs()).unwrap_or(600),
-        ))
-        .finish()
 }

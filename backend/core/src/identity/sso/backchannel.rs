@@ -10,16 +10,16 @@
 use attest_shared::audit::{ActorKind, AuditActor};
 use base64::Engine as _;
 use openidconnect::{core::CoreJwsSigningAlgorithm, JsonWebKey as _};
-use sea_orm::{sea_query::Expr, ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+use sea_orm::EntityTrait as _;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::{settings, signin::ALLOWED_ALGORITHMS};
 use crate::{
     actor::Origin,
     audit::{self, Action, Metadata, Record, Source},
     clock,
-    store::entities::{sessions, user_identities},
+    identity::sessions,
+    store::entities::user_identities,
     AppError, AppResult, AppState, ErrorKind,
 };
 
@@ -89,28 +89,20 @@ pub async fn logout(state: &AppState, token: &str, origin: &Origin) -> AppResult
     verify_signature(state, &claims.iss, &header, signed.as_bytes(), &signature).await?;
     check_claims(&claims)?;
 
-    let mut revoke = sessions::Entity::update_many()
-        .col_expr(sessions::Column::RevokedAt, Expr::value(clock::now()))
-        .filter(sessions::Column::IdpIssuer.eq(claims.iss.clone()))
-        .filter(sessions::Column::RevokedAt.is_null());
-    if let Some(sid) = &claims.sid {
-        revoke = revoke.filter(sessions::Column::IdpSid.eq(sid.clone()));
-    }
     let txn = state.begin().await?;
     let user = match &claims.sub {
-        Some(sub) => {
-            let link = user_identities::Entity::find_by_id((claims.iss.clone(), sub.clone()))
-                .one(&txn)
-                .await?;
-            // A subject nobody signed in with has no sessions to end.
-            Some(link.map_or(Uuid::nil(), |l| l.user_id))
-        }
+        Some(sub) => user_identities::Entity::find_by_id((claims.iss.clone(), sub.clone()))
+            .one(&txn)
+            .await?
+            .map(|link| link.user_id),
         None => None,
     };
-    if let Some(user) = user {
-        revoke = revoke.filter(sessions::Column::UserId.eq(user));
-    }
-    let revoked = revoke.exec(&txn).await?.rows_affected;
+    // A subject nobody signed in with has no sessions to end (the request is still recorded).
+    let revoked = if claims.sub.is_some() && user.is_none() {
+        0
+    } else {
+        sessions::revoke_from_idp(&txn, &claims.iss, user, claims.sid.as_deref()).await?
+    };
     let source = Source {
         actor: AuditActor {
             kind: ActorKind::System,
@@ -119,10 +111,7 @@ pub async fn logout(state: &AppState, token: &str, origin: &Origin) -> AppResult
         },
         origin: origin.clone(),
     };
-    let target = match user {
-        Some(user) if !user.is_nil() => ("user", user),
-        _ => ("org", provider.org_id),
-    };
+    let target = user.map_or(("org", provider.org_id), |user| ("user", user));
     let record = Record::of(Action::BackchannelLogout, target.0, target.1).with(Metadata {
         sessions_revoked: Some(revoked),
         ..Metadata::default()

@@ -25,9 +25,3 @@ impl From<AppError> for SsoFailure {
         SsoFailure::Error(error)
     }
 }
-
-impl From<sea_orm::DbErr> for SsoFailure {
-    fn from(error: sea_orm::DbErr) -> Self {
-        SsoFailure::Error(error.into())
-    }
-}

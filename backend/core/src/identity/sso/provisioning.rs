@@ -12,7 +12,7 @@
 //! (`joined_via`) and with which roles.
 
 use attest_shared::audit::{ActorKind, AuditActor, Outcome};
-use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, Set};
+use sea_orm::{ActiveModelTrait as _, EntityTrait as _, Set};
 
 use super::{settings::Provider, signin::Identity, SsoFailure};
 use crate::{
@@ -23,7 +23,7 @@ use crate::{
         sessions::{self, NewSession, SignInMethod},
         users,
     },
-    store::entities::{invitations, memberships, user_identities, users as user_entity},
+    store::entities::{memberships, user_identities, users as user_entity},
     tenancy::{invitations as invitation_rules, members},
     AppResult, AppState,
 };
@@ -124,7 +124,7 @@ async fn admit(
         None => None,
     };
     let invitation = match &email {
-        Some(email) if membership.is_none() => pending_invitation(&txn, org_id, email).await?,
+        Some(email) if membership.is_none() => invitation_rules::pending_for(&txn, org_id, email).await?,
         _ => None,
     };
     // A sign-in that makes the user a member records that in its one event.
@@ -138,17 +138,7 @@ async fn admit(
                 None => create_user(&txn, identity).await?,
             };
             let roles = invitation_rules::roles_of(&invitation);
-            let claimed = invitations::Entity::update_many()
-                .col_expr(
-                    invitations::Column::AcceptedAt,
-                    sea_orm::sea_query::Expr::value(now),
-                )
-                .filter(invitations::Column::Id.eq(invitation.id))
-                .filter(invitations::Column::AcceptedAt.is_null())
-                .exec(&txn)
-                .await?
-                .rows_affected;
-            if claimed != 1 {
+            if !invitation_rules::claim(&txn, invitation.id).await? {
                 return Ok(Err(Reason::NotAMember));
             }
             members::admit(&txn, org_id, user.id, &roles).await?;
@@ -211,20 +201,6 @@ fn in_domains(email: &str, domains: &[String]) -> bool {
     email
         .rsplit_once('@')
         .is_some_and(|(_, domain)| domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
-}
-
-async fn pending_invitation<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    org_id: uuid::Uuid,
-    email: &str,
-) -> AppResult<Option<invitations::Model>> {
-    Ok(invitations::Entity::find()
-        .filter(invitations::Column::OrgId.eq(org_id))
-        .filter(invitations::Column::Email.eq(email))
-        .all(db)
-        .await?
-        .into_iter()
-        .find(|i| invitation_rules::Status::of(i) == invitation_rules::Status::Pending))
 }
 
 /// A user who signs in only through SSO: no password.

@@ -166,12 +166,29 @@ pub async fn for_domain(state: &AppState, domain: &str) -> AppResult<Option<Prov
 
 /// The org's provider, when SSO is enabled for it.
 pub async fn for_org(state: &AppState, org_id: Uuid) -> AppResult<Option<Provider>> {
-    let Some(config) = sso_configs::Entity::find_by_id(org_id).one(&state.db).await? else {
-        return Ok(None);
-    };
-    if !config.enabled {
-        return Ok(None);
+    match sso_configs::Entity::find_by_id(org_id).one(&state.db).await? {
+        Some(config) if config.enabled => Ok(Some(provider(state, config).await?)),
+        _ => Ok(None),
     }
+}
+
+/// Every enabled provider with this issuer (back-channel logout finds the org
+/// by issuer and audience).
+pub async fn for_issuer(state: &AppState, issuer: &str) -> AppResult<Vec<Provider>> {
+    let configs = sso_configs::Entity::find()
+        .filter(sso_configs::Column::Issuer.eq(issuer))
+        .filter(sso_configs::Column::Enabled.eq(true))
+        .all(&state.db)
+        .await?;
+    let mut providers = Vec::with_capacity(configs.len());
+    for config in configs {
+        providers.push(provider(state, config).await?);
+    }
+    Ok(providers)
+}
+
+/// A stored configuration with its secret opened and its domains.
+async fn provider(state: &AppState, config: sso_configs::Model) -> AppResult<Provider> {
     let client_secret = match &config.client_secret {
         Some(sealed) => Some(
             state
@@ -184,30 +201,15 @@ pub async fn for_org(state: &AppState, org_id: Uuid) -> AppResult<Option<Provide
         ),
         None => None,
     };
-    Ok(Some(Provider {
-        org_id,
-        email_domains: domains_of(&state.db, org_id).await?,
+    Ok(Provider {
+        org_id: config.org_id,
+        email_domains: domains_of(&state.db, config.org_id).await?,
         issuer: config.issuer,
         client_id: config.client_id,
         client_secret,
         jit_provisioning: config.jit_provisioning,
         default_role: config.default_role,
-    }))
-}
-
-/// Every enabled provider with this issuer (back-channel logout finds the org
-/// by issuer and audience).
-pub async fn for_issuer(state: &AppState, issuer: &str) -> AppResult<Vec<Provider>> {
-    let configs = sso_configs::Entity::find()
-        .filter(sso_configs::Column::Issuer.eq(issuer))
-        .filter(sso_configs::Column::Enabled.eq(true))
-        .all(&state.db)
-        .await?;
-    let mut providers = Vec::new();
-    for config in configs {
-        providers.extend(for_org(state, config.org_id).await?);
-    }
-    Ok(providers)
+    })
 }
 
 async fn domains_of<C: ConnectionTrait>(db: &C, org_id: Uuid) -> AppResult<Vec<String>> {
