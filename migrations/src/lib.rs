@@ -10,6 +10,7 @@ mod m20261123_000002_custom_roles;
 mod m20261123_000003_policy_version;
 mod m20261124_000004_audit;
 mod m20261204_000005_sso;
+mod m20261204_000006_partner_api;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_policy_version::Migration),
             Box::new(m20261124_000004_audit::Migration),
             Box::new(m20261204_000005_sso::Migration),
+            Box::new(m20261204_000006_partner_api::Migration),
         ]
     }
 }

@@ -93,6 +93,9 @@ pub struct Me {
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<UserView>,
+    /// An API key's org (`type: api_key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<OrgRef>,
     pub memberships: Vec<MembershipView>,
 }
 
@@ -343,4 +346,44 @@ pub struct SsoTestResult {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SsoRealm {
     pub sso: bool,
+}
+
+/// `POST /api/v1/orgs/{org}/api-keys`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    pub name: String,
+    pub permissions: Vec<String>,
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/v1/orgs/{org}/api-keys/{id}/rotate`: the old key keeps working for
+/// `grace_seconds` more.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateApiKey {
+    pub grace_seconds: u32,
+}
+
+/// An API key as listed: never its secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiKeyView {
+    pub id: Uuid,
+    pub name: String,
+    /// `atk_<public id>`: what the key starts with, to recognise it.
+    pub prefix: String,
+    pub permissions: Vec<crate::permissions::Permission>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub created_by: Uuid,
+}
+
+/// A key just made (created or rotated): the only answer that holds `key`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub view: ApiKeyView,
+    pub key: String,
 }

@@ -86,6 +86,10 @@ impl PermissionSet {
         PermissionSet(self.0 | other.0)
     }
 
+    pub const fn intersection(self, other: PermissionSet) -> PermissionSet {
+        PermissionSet(self.0 & other.0)
+    }
+
     pub fn insert(&mut self, permission: Permission) {
         self.0 |= permission.bit();
     }

@@ -1,5 +1,6 @@
 //! Who is acting: every service call takes an `Actor`.
 
+use attest_shared::permissions::PermissionSet;
 use uuid::Uuid;
 
 use crate::store::entities::users;
@@ -9,6 +10,17 @@ use crate::store::entities::users;
 pub enum Credential {
     /// A browser session (cookie); unsafe requests also passed the CSRF check.
     Session { session_id: Uuid },
+    /// An org API key, acting for its creator within its org and permissions.
+    ApiKey(KeyGrant),
+}
+
+/// What an API key may do: never more than its permissions, in its org only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyGrant {
+    pub key_id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+    pub permissions: PermissionSet,
 }
 
 /// Where a request came from, as sessions and the audit trail record it.
@@ -41,7 +53,8 @@ fn truncate(s: &str, max: usize) -> String {
     s[..end].to_owned()
 }
 
-/// An authenticated user acting through some credential.
+/// An authenticated user acting through some credential. For an API key,
+/// `user` is the key's creator: the key never does more than they may.
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub user: users::Model,
@@ -54,13 +67,23 @@ impl Actor {
         self.user.id
     }
 
+    /// Operators act as operators only in person: their API keys are org keys.
     pub fn is_operator(&self) -> bool {
-        self.user.is_operator
+        self.user.is_operator && self.key().is_none()
     }
 
     pub fn session_id(&self) -> Option<Uuid> {
         match self.credential {
             Credential::Session { session_id } => Some(session_id),
+            Credential::ApiKey(_) => None,
+        }
+    }
+
+    /// The API key acting, if it is one.
+    pub fn key(&self) -> Option<&KeyGrant> {
+        match &self.credential {
+            Credential::ApiKey(grant) => Some(grant),
+            Credential::Session { .. } => None,
         }
     }
 }

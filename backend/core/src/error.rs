@@ -51,6 +51,14 @@ impl AppError {
         }
     }
 
+    /// A `validation_failed` error for one field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }])
+    }
+
     /// An unexpected failure: the cause is kept for the log only.
     pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
         Self {

@@ -17,10 +17,10 @@ use crate::{
     console::{self, ConsoleAssets},
     extract::{self, JsonLimit},
     middleware::{
-        audit_denials,
+        api_key, audit_denials,
         client_ip::TrustedProxies,
-        guard, observe, problem_fallback,
-        rate_limit::{self, AuthLimiter, LocalLimiter},
+        cors, guard, observe, problem_fallback,
+        rate_limit::{self, Limiters, LocalLimiter},
         request_id, security_headers,
         session::SessionCookie,
     },
@@ -196,17 +196,20 @@ fn serve(
         settings.metrics_token.as_ref().map(|t| t.expose().clone()),
     ));
     let max_body = settings.max_body_bytes;
+    let allowed_origins = settings.allowed_origins.clone();
+    let console_origin = settings.public_url.origin().ascii_serialization();
     let session_cookie = web::Data::new(SessionCookie {
         secure: settings.is_production(),
         max_age_seconds: i64::try_from(settings.session_max.as_secs()).unwrap_or(i64::MAX),
-        origin: settings.public_url.origin().ascii_serialization(),
+        origin: console_origin.clone(),
     });
     let trusted_proxies = web::Data::new(TrustedProxies(settings.trusted_proxies.clone()));
-    let auth_limiter = AuthLimiter(Arc::new(LocalLimiter::per_minute(
-        settings.auth_rate_limit_per_minute,
-    )));
-    spawn_limiter_upkeep(auth_limiter.clone());
-    let auth_limiter = web::Data::new(auth_limiter);
+    let limiters = Limiters {
+        auth: Arc::new(LocalLimiter::per_minute(settings.auth_rate_limit_per_minute)),
+        api: Arc::new(LocalLimiter::per_minute(settings.rate_limit_per_minute)),
+    };
+    spawn_limiter_upkeep(limiters.clone());
+    let limiters = web::Data::new(limiters);
 
     let server = HttpServer::new(move || {
         App::new()
@@ -218,15 +221,16 @@ fn serve(
             .app_data(metrics_token.clone())
             .app_data(session_cookie.clone())
             .app_data(trusted_proxies.clone())
-            .app_data(auth_limiter.clone())
+            .app_data(limiters.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .configure(extract::configure_extractors)
-            .configure(routes::configure)
+            .configure(|cfg| routes::configure(cfg, cors::partner_api(&allowed_origins, &console_origin)))
             .configure(|cfg| console::configure(cfg, assets.clone()))
             .default_service(web::to(routes::not_found))
             .wrap(from_fn(audit_denials::middleware))
             .wrap(from_fn(guard::middleware))
             .wrap(from_fn(rate_limit::middleware))
+            .wrap(from_fn(api_key::middleware))
             .wrap(from_fn(problem_fallback::middleware))
             .wrap(from_fn(security_headers::middleware))
             .wrap(from_fn(observe::middleware))
@@ -243,12 +247,12 @@ fn serve(
 }
 
 /// Forgets idle rate-limit keys every minute so memory stays bounded.
-fn spawn_limiter_upkeep(limiter: AuthLimiter) {
+fn spawn_limiter_upkeep(limiters: Limiters) {
     tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(Duration::from_secs(60));
         loop {
             every_minute.tick().await;
-            limiter.0.shrink();
+            limiters.shrink();
         }
     });
 }

@@ -128,6 +128,12 @@ pub struct Metadata {
     /// An SSO sign-in that made the user a member: `provisioning` or `invitation`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub joined_via: Option<String>,
+    /// A rotation: the key that replaces the target, and how long the target
+    /// keeps working.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub successor: Option<uuid::Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grace_seconds: Option<u32>,
 }
 
 impl Metadata {
@@ -207,10 +213,12 @@ mod tests {
             format: Some(String::new()),
             method: Some(String::new()),
             joined_via: Some(String::new()),
+            successor: Some(uuid::Uuid::nil()),
+            grace_seconds: Some(0),
         };
         let json = full.to_json();
         let names: Vec<&String> = json.as_object().unwrap().keys().collect();
-        assert_eq!(names.len(), 26, "every field is listed here: {names:?}");
+        assert_eq!(names.len(), 28, "every field is listed here: {names:?}");
         for name in names {
             for secret in ["password", "secret", "token", "key", "code", "hash", "cookie"] {
                 assert!(

@@ -226,9 +226,19 @@ pub fn event_of(row: audit_events::Model) -> AppResult<AuditEvent> {
 }
 
 impl Source {
-    /// A signed-in user acting through a request.
+    /// A signed-in user, or an API key, acting through a request.
     pub fn of(actor: &Actor) -> Source {
-        Source::user(&actor.user, &actor.origin)
+        match actor.key() {
+            Some(key) => Source {
+                actor: AuditActor {
+                    kind: ActorKind::ApiKey,
+                    id: Some(key.key_id),
+                    display: key.name.clone(),
+                },
+                origin: actor.origin.clone(),
+            },
+            None => Source::user(&actor.user, &actor.origin),
+        }
     }
 
     /// A user identified by a request that is not signed in yet (sign-in, invitations).

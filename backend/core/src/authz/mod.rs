@@ -43,6 +43,11 @@ impl OrgScope {
         &self.actor
     }
 
+    /// Everything the actor may do in this org.
+    pub fn permissions(&self) -> PermissionSet {
+        self.granted
+    }
+
     pub fn can(&self, permission: Permission) -> bool {
         self.granted.contains(permission)
     }
@@ -77,7 +82,8 @@ impl OrgScope {
 }
 
 /// The org named by `org_ref` (id or slug) as `actor` sees it: members see their
-/// orgs, platform operators see every org (read-only unless they are members).
+/// orgs, platform operators see every org (read-only unless they are members),
+/// an API key sees its own org with what both it and its creator still hold.
 pub async fn scope(state: &AppState, actor: &Actor, org_ref: &str) -> AppResult<OrgScope> {
     let by = match Uuid::parse_str(org_ref) {
         Ok(id) => orgs::Column::Id.eq(id),
@@ -90,7 +96,18 @@ pub async fn scope(state: &AppState, actor: &Actor, org_ref: &str) -> AppResult<
         .await?
         .ok_or_else(AppError::not_found)?;
     let mut granted = granted(state, actor.user_id(), &org).await?;
-    if actor.is_operator() {
+    if let Some(key) = actor.key() {
+        if key.org_id != org.id {
+            return Err(AppError::not_found());
+        }
+        granted = granted.intersection(key.permissions);
+        if granted.is_empty() {
+            return Err(AppError::new(
+                ErrorKind::Unauthenticated,
+                "this API key grants nothing its creator still holds in the organization",
+            ));
+        }
+    } else if actor.is_operator() {
         granted.extend(builtin::OPERATOR_GRANTS.iter().copied());
     }
     if granted.is_empty() {

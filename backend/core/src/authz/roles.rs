@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use attest_shared::{error::FieldError, permissions::Permission, roles};
+use attest_shared::{permissions::Permission, roles};
 use sea_orm::{
     prelude::DateTimeWithTimeZone, sea_query::Expr, ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait,
     EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, Set,
@@ -58,13 +58,6 @@ pub struct Assigned {
     pub version: i32,
 }
 
-fn field(field: &str, message: impl Into<String>) -> AppError {
-    AppError::validation(vec![FieldError {
-        field: field.to_owned(),
-        message: message.into(),
-    }])
-}
-
 /// CONTRACT.md: 1–64 characters of `[a-z0-9_-]`, starting with a letter, not a built-in name.
 pub fn check_custom_name(name: &str) -> AppResult<()> {
     let valid = (1..=64).contains(&name.len())
@@ -73,30 +66,31 @@ pub fn check_custom_name(name: &str) -> AppResult<()> {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
         && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase());
     if !valid {
-        return Err(field(
+        return Err(AppError::invalid_field(
             "name",
             "must be 1–64 characters of a-z, 0-9, '_' and '-', starting with a letter",
         ));
     }
     if roles::BUILTIN.contains(&name) {
-        return Err(field("name", "is the name of a built-in role"));
+        return Err(AppError::invalid_field("name", "is the name of a built-in role"));
     }
     Ok(())
 }
 
-fn parse_permissions(names: &[String]) -> AppResult<Vec<Permission>> {
+pub(crate) fn parse_permissions(names: &[String]) -> AppResult<Vec<Permission>> {
     let mut set = BTreeSet::new();
     for name in names {
         set.insert(
-            Permission::parse(name)
-                .ok_or_else(|| field("permissions", format!("unknown permission `{name}`")))?,
+            Permission::parse(name).ok_or_else(|| {
+                AppError::invalid_field("permissions", format!("unknown permission `{name}`"))
+            })?,
         );
     }
     Ok(set.into_iter().collect())
 }
 
 /// `403` unless the actor holds every permission in `grants`.
-fn require_all(scope: &OrgScope, grants: &[Permission], what: &str) -> AppResult<()> {
+pub(crate) fn require_all(scope: &OrgScope, grants: &[Permission], what: &str) -> AppResult<()> {
     match grants.iter().find(|p| !scope.can(**p)) {
         Some(missing) => Err(scope.denied(
             *missing,
@@ -129,7 +123,7 @@ pub(crate) fn decode(json: &str) -> Vec<Permission> {
         .collect()
 }
 
-fn encode(permissions: &[Permission]) -> AppResult<String> {
+pub(crate) fn encode(permissions: &[Permission]) -> AppResult<String> {
     serde_json::to_string(&permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>())
         .map_err(AppError::internal)
 }
@@ -318,10 +312,13 @@ pub async fn set_member_roles(
     let wanted: BTreeSet<String> = role_names.iter().cloned().collect();
     if let Some(until) = expires_at {
         if wanted.iter().any(|r| r != roles::AUDITOR) || wanted.is_empty() {
-            return Err(field("expires_at", "only an auditor-only membership may expire"));
+            return Err(AppError::invalid_field(
+                "expires_at",
+                "only an auditor-only membership may expire",
+            ));
         }
         if until <= clock::now() {
-            return Err(field("expires_at", "must lie in the future"));
+            return Err(AppError::invalid_field("expires_at", "must lie in the future"));
         }
     }
     let txn = state.begin().await?;
@@ -341,7 +338,7 @@ pub async fn set_member_roles(
     for role in wanted.symmetric_difference(&current) {
         let grants = grants_of(&txn, scope.org_id(), role)
             .await?
-            .ok_or_else(|| field("roles", format!("unknown role `{role}`")))?;
+            .ok_or_else(|| AppError::invalid_field("roles", format!("unknown role `{role}`")))?;
         require_all(scope, &grants, &format!("the role `{role}`"))?;
     }
     let demotes_owner = current.contains(roles::OWNER) && !wanted.contains(roles::OWNER);

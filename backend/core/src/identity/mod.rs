@@ -1,5 +1,7 @@
-//! Users, passwords, sign-in with lockout, org SSO, and server-side sessions.
+//! Users, passwords, sign-in with lockout, org SSO, server-side sessions and
+//! org API keys.
 
+pub mod api_keys;
 pub mod login;
 pub mod passwords;
 pub mod sessions;

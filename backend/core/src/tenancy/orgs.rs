@@ -216,8 +216,15 @@ pub fn spawn_purger(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// The orgs the actor can see: all of them for operators, else their memberships.
+/// The orgs the actor can see: all of them for operators, an API key's own org,
+/// else their memberships.
 pub async fn list_visible(state: &AppState, actor: &Actor) -> AppResult<Vec<orgs::Model>> {
+    if let Some(key) = actor.key() {
+        return Ok(orgs::Entity::find_by_id(key.org_id)
+            .filter(orgs::Column::DeletedAt.is_null())
+            .all(&state.db)
+            .await?);
+    }
     if actor.is_operator() {
         return Ok(orgs::Entity::find()
             .filter(orgs::Column::DeletedAt.is_null())

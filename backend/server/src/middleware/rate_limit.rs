@@ -1,6 +1,9 @@
 //! Rate limits with standard headers.
 //!
-//! `/auth/*` is limited per client IP (`ATTEST_AUTH_RATE_LIMIT_PER_MINUTE`). Every
+//! `/auth/*` is limited per client IP (`ATTEST_AUTH_RATE_LIMIT_PER_MINUTE`);
+//! `/api/*` per API key, and per client IP for requests without credentials (or
+//! with a refused key), both at `ATTEST_RATE_LIMIT_PER_MINUTE`. Requests of
+//! signed-in people are not limited here: sign-in is. Every
 //! limited response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining`,
 //! `X-RateLimit-Reset` and the IETF draft's `RateLimit-Policy` / `RateLimit`
 //! fields; over the limit the answer is `429 rate_limited` with `Retry-After`.
@@ -24,7 +27,7 @@ use governor::{
     Quota, RateLimiter,
 };
 
-use super::{client_ip::client_ip, early_answer::EarlyAnswer};
+use super::{api_key::KeyAuth, client_ip::client_ip, early_answer::EarlyAnswer, session::SessionCookie};
 
 /// The state of one bucket after a request was counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,11 +106,44 @@ impl Limiter for LocalLimiter {
     }
 }
 
-/// The limiter for `/auth/*`, keyed by client IP.
+/// The process's limiters.
 #[derive(Clone)]
-pub struct AuthLimiter(pub Arc<dyn Limiter>);
+pub struct Limiters {
+    /// `/auth/*`, keyed by client IP.
+    pub auth: Arc<dyn Limiter>,
+    /// `/api/*`, keyed by API key or client IP.
+    pub api: Arc<dyn Limiter>,
+}
 
-const POLICY: &str = "auth";
+impl Limiters {
+    pub fn shrink(&self) {
+        self.auth.shrink();
+        self.api.shrink();
+    }
+}
+
+/// Which bucket a request counts against: its limiter, the policy name the
+/// headers carry, and the key within the limiter.
+fn bucket(req: &ServiceRequest, limiters: &Limiters) -> Option<(Arc<dyn Limiter>, &'static str, String)> {
+    let ip = || client_ip(req.request()).map_or_else(|| "unknown".to_owned(), |ip: IpAddr| ip.to_string());
+    let path = req.path();
+    if path.starts_with("/auth/") {
+        return Some((limiters.auth.clone(), "auth", ip()));
+    }
+    if !path.starts_with("/api/") {
+        return None;
+    }
+    match KeyAuth::of(req.request()) {
+        Some(KeyAuth::Live(key)) => Some((limiters.api.clone(), "api_key", key.grant.key_id.to_string())),
+        Some(_) => Some((limiters.api.clone(), "ip", ip())),
+        None => {
+            let signed_in = req
+                .app_data::<web::Data<SessionCookie>>()
+                .is_some_and(|cookie| cookie.token(req.request()).is_some());
+            (!signed_in).then(|| (limiters.api.clone(), "ip", ip()))
+        }
+    }
+}
 
 fn set(headers: &mut HeaderMap, name: &'static str, value: String) {
     if let Ok(value) = HeaderValue::from_str(&value) {
@@ -115,19 +151,19 @@ fn set(headers: &mut HeaderMap, name: &'static str, value: String) {
     }
 }
 
-fn stamp(headers: &mut HeaderMap, d: &Decision) {
+fn stamp(headers: &mut HeaderMap, policy: &str, d: &Decision) {
     set(headers, "x-ratelimit-limit", d.limit.to_string());
     set(headers, "x-ratelimit-remaining", d.remaining.to_string());
     set(headers, "x-ratelimit-reset", d.reset.to_string());
     set(
         headers,
         "ratelimit-policy",
-        format!("\"{POLICY}\";q={};w=60", d.limit),
+        format!("\"{policy}\";q={};w=60", d.limit),
     );
     set(
         headers,
         "ratelimit",
-        format!("\"{POLICY}\";r={};t={}", d.remaining, d.reset),
+        format!("\"{policy}\";r={};t={}", d.remaining, d.reset),
     );
 }
 
@@ -135,28 +171,25 @@ pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let limiter = req
-        .path()
-        .starts_with("/auth/")
-        .then(|| req.app_data::<web::Data<AuthLimiter>>().cloned())
-        .flatten();
-    let Some(limiter) = limiter else {
+    let bucket = req
+        .app_data::<web::Data<Limiters>>()
+        .and_then(|limiters| bucket(&req, limiters));
+    let Some((limiter, policy, key)) = bucket else {
         return next.call(req).await;
     };
-    let key = client_ip(req.request()).map_or_else(|| "unknown".to_owned(), |ip: IpAddr| ip.to_string());
-    let decision = limiter.0.check(&key);
+    let decision = limiter.check(&key);
     if !decision.allowed {
         let error = AppError::new(
             ErrorKind::RateLimited,
             format!("too many requests; retry in {} s", decision.retry_after),
         );
         return Err(EarlyAnswer::of(&req).error(error, |headers| {
-            stamp(headers, &decision);
+            stamp(headers, policy, &decision);
             headers.insert(RETRY_AFTER, HeaderValue::from(decision.retry_after));
         }));
     }
     let mut res = next.call(req).await?;
-    stamp(res.headers_mut(), &decision);
+    stamp(res.headers_mut(), policy, &decision);
     Ok(res)
 }
 

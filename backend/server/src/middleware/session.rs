@@ -7,7 +7,7 @@ use actix_web::{
     cookie::{time::Duration as CookieDuration, Cookie, SameSite},
     dev::Payload,
     http::{header, Method},
-    web, FromRequest, HttpMessage as _, HttpRequest,
+    web, FromRequest, HttpRequest,
 };
 use attest_core::{
     actor::{Credential, Origin},
@@ -15,7 +15,7 @@ use attest_core::{
     Actor, AppError, AppState, ErrorKind,
 };
 
-use super::client_ip::client_ip;
+use super::{api_key::KeyAuth, client_ip::client_ip};
 use crate::problem::ApiError;
 
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -131,7 +131,20 @@ impl FromRequest for SignedIn {
     }
 }
 
-async fn authenticate(req: &HttpRequest) -> Result<SignedIn, AppError> {
+/// A request may carry a session cookie or an `Authorization` header, never both.
+pub(super) fn refuse_two_credentials(req: &HttpRequest, has_cookie: bool) -> Result<(), AppError> {
+    if has_cookie && req.headers().contains_key(header::AUTHORIZATION) {
+        return Err(AppError::new(
+            ErrorKind::BadRequest,
+            "send either the session cookie or an Authorization header, not both",
+        ));
+    }
+    Ok(())
+}
+
+/// The session behind a request. An API key is refused here: routes that take
+/// only [`SignedIn`] are a person's own (their sessions, two-factor sign-in).
+pub(super) async fn authenticate(req: &HttpRequest) -> Result<SignedIn, AppError> {
     let (Some(state), Some(cookie)) = (
         req.app_data::<web::Data<AppState>>(),
         req.app_data::<web::Data<SessionCookie>>(),
@@ -139,11 +152,16 @@ async fn authenticate(req: &HttpRequest) -> Result<SignedIn, AppError> {
         return Err(AppError::internal("session state is not configured"));
     };
     let token = cookie.token(req);
-    if token.is_some() && req.headers().contains_key(header::AUTHORIZATION) {
-        return Err(AppError::new(
-            ErrorKind::BadRequest,
-            "send either the session cookie or an Authorization header, not both",
-        ));
+    refuse_two_credentials(req, token.is_some())?;
+    match KeyAuth::of(req) {
+        Some(KeyAuth::Live(_)) => {
+            return Err(AppError::new(
+                ErrorKind::Forbidden,
+                "this route is for signed-in people, not API keys",
+            ))
+        }
+        Some(refused) => return Err(super::caller::refused(&refused)),
+        None => {}
     }
     let unauthenticated = || AppError::new(ErrorKind::Unauthenticated, "sign in first");
     let token = token.ok_or_else(unauthenticated)?;
@@ -181,34 +199,4 @@ async fn authenticate(req: &HttpRequest) -> Result<SignedIn, AppError> {
         },
         session,
     })
-}
-
-/// A signed-in request inside the org named by the route's `{org}` (id or slug):
-/// the [`OrgScope`] that tenant services require. Extracting it answers `404`
-/// unless the actor may see that org.
-pub struct InOrg {
-    pub scope: attest_core::authz::OrgScope,
-    pub signed_in: SignedIn,
-}
-
-impl FromRequest for InOrg {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let signed_in = authenticate(&req).await?;
-            let org_ref = req.match_info().get("org").unwrap_or_default().to_owned();
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| AppError::internal("state is not configured"))?;
-            let scope = attest_core::authz::scope(state, &signed_in.actor, &org_ref).await?;
-            req.extensions_mut().insert(super::audit_denials::DenialTrail {
-                org_id: scope.org_id(),
-                source: attest_core::audit::Source::of(&signed_in.actor),
-            });
-            Ok(InOrg { scope, signed_in })
-        })
-    }
 }

@@ -15,7 +15,7 @@ use futures_util::{stream, StreamExt as _};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::{extract::ApiJson, middleware::session::InOrg, problem::ApiResult};
+use crate::{extract::ApiJson, middleware::caller::InOrg, problem::ApiResult};
 
 /// CONTRACT.md: default 50, at most 200 (larger asks get 200).
 const DEFAULT_LIMIT: u64 = 50;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     extract::ApiJson,
-    middleware::session::{origin, InOrg},
+    middleware::{caller::InOrg, session::origin},
     problem::ApiResult,
     views,
 };

@@ -10,12 +10,32 @@ use attest_core::{
 use attest_shared::api::{Me, MembershipView, Page, RecoveryCodes, TotpCode, TotpEnrolment};
 use uuid::Uuid;
 
-use crate::{extract::ApiJson, middleware::session::SignedIn, problem::ApiResult, views};
+use crate::{
+    extract::ApiJson,
+    middleware::{caller::Caller, session::SignedIn},
+    problem::ApiResult,
+    views,
+};
 
-pub async fn me(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+/// A person sees their memberships; an API key its org, with what it may do there.
+pub async fn me(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    if let Some(key) = caller.actor.key() {
+        let scope = authz::scope(&state, &caller.actor, &key.org_id.to_string()).await?;
+        let org = views::org_ref(scope.org());
+        return Ok(HttpResponse::Ok().json(Me {
+            kind: "api_key".into(),
+            user: None,
+            org: Some(org.clone()),
+            memberships: vec![MembershipView {
+                org,
+                roles: vec![],
+                permissions: scope.permissions().iter().collect(),
+            }],
+        }));
+    }
     let mut memberships = Vec::new();
-    for (org, roles) in orgs::memberships_of(&state, signed_in.actor.user_id()).await? {
-        let permissions = authz::granted(&state, signed_in.actor.user_id(), &org).await?;
+    for (org, roles) in orgs::memberships_of(&state, caller.actor.user_id()).await? {
+        let permissions = authz::granted(&state, caller.actor.user_id(), &org).await?;
         memberships.push(MembershipView {
             org: views::org_ref(&org),
             roles,
@@ -24,7 +44,8 @@ pub async fn me(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<Ht
     }
     Ok(HttpResponse::Ok().json(Me {
         kind: "user".into(),
-        user: Some(views::user(&signed_in.actor.user)),
+        user: Some(views::user(&caller.actor.user)),
+        org: None,
         memberships,
     }))
 }

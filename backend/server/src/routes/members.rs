@@ -6,7 +6,7 @@ use attest_shared::api::{MemberView, OrgSessionView, Page};
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::{middleware::session::InOrg, problem::ApiResult, views};
+use crate::{middleware::caller::InOrg, problem::ApiResult, views};
 
 pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let items = members::list(&state, &org.scope)
@@ -37,7 +37,7 @@ pub async fn remove(
 }
 
 pub async fn list_sessions(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let current = org.signed_in.session.session.id;
+    let current = org.caller.session.as_ref().map(|s| s.session.id);
     let idle = state.config.session_idle;
     let items = sessions::list_for_org(&state, &org.scope)
         .await?
@@ -45,7 +45,7 @@ pub async fn list_sessions(org: InOrg, state: web::Data<AppState>) -> ApiResult<
         .map(|(s, user)| {
             let expires = sessions::ends_at(s, idle);
             OrgSessionView {
-                session: views::session(s, expires, s.id == current),
+                session: views::session(s, expires, Some(s.id) == current),
                 user_id: user.id,
                 email: user.email.clone(),
             }

@@ -4,6 +4,7 @@
 //! later the authorization matrix and the OpenAPI document) can enumerate them.
 //! The console's pages and assets are mounted by [`crate::console`].
 
+mod api_keys;
 mod audit;
 mod auth;
 mod health;
@@ -28,12 +29,15 @@ pub enum Access {
     Public,
     /// `Authorization: Bearer $ATTEST_METRICS_TOKEN` when a token is configured.
     MetricsToken,
-    /// A signed-in user (session cookie, CSRF on unsafe methods).
+    /// A signed-in person (session cookie, CSRF on unsafe methods); API keys `403`.
     SignedIn,
+    /// A signed-in person or an API key.
+    Caller,
     /// A signed-in platform operator.
     Operator,
-    /// A signed-in member of the org in the path holding this permission; members
-    /// without it get `403`, everyone else `404`.
+    /// A signed-in member of the org in the path holding this permission, or an
+    /// API key of that org granting it; members without it get `403`, everyone
+    /// else `404`.
     Org(Permission),
 }
 
@@ -80,7 +84,7 @@ pub fn table() -> Vec<RouteDef> {
         route(Method::POST, "/auth/invitations/accept", Public, |r| {
             r.to(invitations::accept)
         }),
-        route(Method::GET, "/api/v1/me", SignedIn, |r| r.to(me::me)),
+        route(Method::GET, "/api/v1/me", Caller, |r| r.to(me::me)),
         route(Method::GET, "/api/v1/me/sessions", SignedIn, |r| {
             r.to(me::list_sessions)
         }),
@@ -96,7 +100,7 @@ pub fn table() -> Vec<RouteDef> {
         route(Method::POST, "/api/v1/me/totp/disable", SignedIn, |r| {
             r.to(me::totp_disable)
         }),
-        route(Method::GET, "/api/v1/orgs", SignedIn, |r| r.to(orgs::list)),
+        route(Method::GET, "/api/v1/orgs", Caller, |r| r.to(orgs::list)),
         route(Method::POST, "/api/v1/orgs", Operator, |r| r.to(orgs::create)),
         route(Method::GET, "/api/v1/orgs/{org}", Org(OrgRead), |r| {
             r.to(orgs::get)
@@ -208,6 +212,30 @@ pub fn table() -> Vec<RouteDef> {
         }),
         route(
             Method::GET,
+            "/api/v1/orgs/{org}/api-keys",
+            Org(ApiKeysRead),
+            |r| r.to(api_keys::list),
+        ),
+        route(
+            Method::POST,
+            "/api/v1/orgs/{org}/api-keys",
+            Org(ApiKeysManage),
+            |r| r.to(api_keys::create),
+        ),
+        route(
+            Method::DELETE,
+            "/api/v1/orgs/{org}/api-keys/{id}",
+            Org(ApiKeysManage),
+            |r| r.to(api_keys::revoke),
+        ),
+        route(
+            Method::POST,
+            "/api/v1/orgs/{org}/api-keys/{id}/rotate",
+            Org(ApiKeysManage),
+            |r| r.to(api_keys::rotate),
+        ),
+        route(
+            Method::GET,
             "/api/v1/orgs/{org}/sessions",
             Org(SessionsRead),
             |r| r.to(members::list_sessions),
@@ -221,9 +249,14 @@ pub fn table() -> Vec<RouteDef> {
     ]
 }
 
+/// Where the versioned API lives.
+pub const API_V1: &str = "/api/v1";
+
 /// Registers the table: one resource per path, answering `405` (with `Allow`)
 /// for methods the path does not take. Every GET route answers HEAD too.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// `/api/v1` is one scope with the partner API's CORS policy (`cors`) and its
+/// own `404` problem for paths it does not have.
+pub fn configure(cfg: &mut web::ServiceConfig, cors: actix_cors::Cors) {
     let table = table();
     let mut paths: Vec<&'static str> = Vec::new();
     for r in &table {
@@ -231,23 +264,35 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             paths.push(r.path);
         }
     }
+    let mut api = web::scope(API_V1).wrap(cors).default_service(web::to(not_found));
     for path in paths {
-        let mut allow = Vec::new();
-        let mut resource = web::resource(path);
-        for r in table.iter().filter(|r| r.path == path) {
-            resource = resource.route((r.handler)(web::method(r.method.clone())));
-            allow.push(r.method.as_str());
-            if r.method == Method::GET {
-                resource = resource.route((r.handler)(web::head()));
-                allow.push("HEAD");
+        match path.strip_prefix(API_V1) {
+            Some(rest) => api = api.service(resource(&table, path, rest)),
+            None => {
+                cfg.service(resource(&table, path, path));
             }
         }
-        let allow = allow.join(", ");
-        cfg.service(resource.default_service(web::to(move |_: HttpRequest| {
-            let allow = allow.clone();
-            async move { method_not_allowed(&allow) }
-        })));
     }
+    cfg.service(api);
+}
+
+/// The resource at `mount` (relative to its scope) serving the table's `path`.
+fn resource(table: &[RouteDef], path: &str, mount: &str) -> actix_web::Resource {
+    let mut allow = Vec::new();
+    let mut resource = web::resource(mount.to_owned());
+    for r in table.iter().filter(|r| r.path == path) {
+        resource = resource.route((r.handler)(web::method(r.method.clone())));
+        allow.push(r.method.as_str());
+        if r.method == Method::GET {
+            resource = resource.route((r.handler)(web::head()));
+            allow.push("HEAD");
+        }
+    }
+    let allow = allow.join(", ");
+    resource.default_service(web::to(move |_: HttpRequest| {
+        let allow = allow.clone();
+        async move { method_not_allowed(&allow) }
+    }))
 }
 
 pub fn method_not_allowed(allow: &str) -> actix_web::HttpResponse {

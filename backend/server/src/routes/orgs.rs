@@ -6,13 +6,16 @@ use attest_shared::api::{CreateOrg, Page, UpdateOrg};
 
 use crate::{
     extract::{etag, ApiJson, IfMatch},
-    middleware::session::{InOrg, SignedIn},
+    middleware::{
+        caller::{Caller, InOrg},
+        session::SignedIn,
+    },
     problem::ApiResult,
     views,
 };
 
-pub async fn list(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let items = orgs::list_visible(&state, &signed_in.actor)
+pub async fn list(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let items = orgs::list_visible(&state, &caller.actor)
         .await?
         .iter()
         .map(views::org)

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     extract::{etag, ApiJson, IfMatchWhenSent},
-    middleware::session::InOrg,
+    middleware::caller::InOrg,
     problem::ApiResult,
 };
 

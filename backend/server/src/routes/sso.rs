@@ -11,7 +11,10 @@ use serde::Deserialize;
 
 use crate::{
     extract::{etag, ApiJson, IfMatchWhenSent},
-    middleware::session::{origin, InOrg, SessionCookie},
+    middleware::{
+        caller::InOrg,
+        session::{origin, SessionCookie},
+    },
     problem::{ApiError, ApiResult},
 };
 

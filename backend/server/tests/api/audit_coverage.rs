@@ -139,6 +139,48 @@ async fn each_audited_action_appends_exactly_one_event() {
         .await;
     chain.one_for(res, 204, "role.deleted").await;
 
+    let res = ada
+        .send(
+            Method::POST,
+            "/api/v1/orgs/tour/api-keys",
+            Some(json!({"name": "ci", "permissions": ["org:read", "api_keys:manage"]})),
+        )
+        .await;
+    let key: Value = chain
+        .one_for(res, 201, "api_key.created")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let res = ada
+        .send(
+            Method::POST,
+            &format!(
+                "/api/v1/orgs/tour/api-keys/{}/rotate",
+                key["id"].as_str().unwrap()
+            ),
+            Some(json!({"grace_seconds": 0})),
+        )
+        .await;
+    let rotated: Value = chain
+        .one_for(res, 201, "api_key.rotated")
+        .await
+        .json()
+        .await
+        .unwrap();
+    // The key revokes itself (keys may revoke, not create).
+    let res = app
+        .client
+        .delete(app.url(&format!(
+            "/api/v1/orgs/tour/api-keys/{}",
+            rotated["id"].as_str().unwrap()
+        )))
+        .bearer_auth(rotated["key"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    chain.one_for(res, 204, "api_key.revoked").await;
+
     // SSO: settings saved against a real IdP, then the IdP's back-channel logout.
     let idp = Idp::start(
         &app,

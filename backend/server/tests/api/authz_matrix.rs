@@ -1,12 +1,13 @@
 //! The authorization matrix: every route of the table, for every built-in role in
-//! the org, a member of another org, a platform operator and an anonymous caller.
-//! Org routes answer 404 to outsiders, 403 to members without the permission and
-//! succeed for members with it; a denied write changes nothing.
+//! the org, a member of another org, a platform operator, an API key of the org,
+//! an API key of another org and an anonymous caller. Org routes answer 404 to
+//! outsiders, 403 to members (and keys) without the permission and succeed for
+//! those with it; a denied write changes nothing.
 
 use std::collections::BTreeMap;
 
 use attest_server::routes::{self, Access, RouteDef};
-use attest_shared::roles;
+use attest_shared::{permissions::Permission, roles};
 use reqwest::Method;
 use sea_orm::{EntityTrait as _, QueryOrder as _};
 use serde_json::{json, Value};
@@ -27,9 +28,21 @@ enum Caller {
     Outsider,
     /// A platform operator who is not a member of acme.
     Operator,
+    /// An acme API key granting [`KEY_PERMISSIONS`].
+    Key,
+    /// A globex API key granting everything.
+    ForeignKey,
 }
 
-const CALLERS: [Caller; 8] = [
+const KEY_PERMISSIONS: [Permission; 5] = [
+    Permission::OrgRead,
+    Permission::MembersRead,
+    Permission::AuditRead,
+    Permission::ApiKeysRead,
+    Permission::ApiKeysManage,
+];
+
+const CALLERS: [Caller; 10] = [
     Caller::Anonymous,
     Caller::Role(roles::OWNER),
     Caller::Role(roles::ADMIN),
@@ -38,6 +51,8 @@ const CALLERS: [Caller; 8] = [
     Caller::Role(roles::AUDITOR),
     Caller::Outsider,
     Caller::Operator,
+    Caller::Key,
+    Caller::ForeignKey,
 ];
 
 fn email_of(caller: Caller) -> String {
@@ -45,7 +60,7 @@ fn email_of(caller: Caller) -> String {
         Caller::Role(role) => format!("{role}@example.com"),
         Caller::Outsider => "outsider@example.com".into(),
         Caller::Operator => "operator@example.com".into(),
-        Caller::Anonymous => String::new(),
+        Caller::Anonymous | Caller::Key | Caller::ForeignKey => String::new(),
     }
 }
 
@@ -56,6 +71,27 @@ struct World {
     target_user: Uuid,
     target_session: Uuid,
     invitation: Uuid,
+    /// An acme key for the api-keys routes to act on.
+    target_key: Uuid,
+    key: String,
+    foreign_key: String,
+}
+
+/// Creates an API key as `browser`: its id and the key itself.
+async fn create_key(browser: &Browser, org: &str, permissions: &[Permission]) -> (Uuid, String) {
+    let res = browser
+        .send(
+            Method::POST,
+            &format!("/api/v1/orgs/{org}/api-keys"),
+            Some(json!({"name": "matrix", "permissions": permissions})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let made: Value = res.json().await.unwrap();
+    (
+        made["id"].as_str().unwrap().parse().unwrap(),
+        made["key"].as_str().unwrap().to_owned(),
+    )
 }
 
 async fn world() -> World {
@@ -113,11 +149,18 @@ async fn world() -> World {
         )
         .await;
     assert_eq!(reviewer.status(), 201);
+    let (target_key, _) = create_key(&founder, "acme", &[Permission::OrgRead]).await;
+    let (_, key) = create_key(&founder, "acme", &KEY_PERMISSIONS).await;
+    let outsider = login(&app, &email_of(Caller::Outsider), PASSWORD).await;
+    let (_, foreign_key) = create_key(&outsider, "globex", Permission::ALL).await;
     World {
         app,
         target_user,
         target_session,
         invitation,
+        target_key,
+        key,
+        foreign_key,
     }
 }
 
@@ -125,6 +168,8 @@ async fn world() -> World {
 fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (String, Option<Value>) {
     let id = if route.path.contains("/invitations/") {
         w.invitation
+    } else if route.path.contains("/api-keys/") {
+        w.target_key
     } else if route.path.starts_with("/api/v1/me/sessions/") {
         own_session.unwrap_or(w.target_session)
     } else {
@@ -153,6 +198,8 @@ fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (Strin
             "email_domains": ["acme.test"], "default_role": "contributor",
         })),
         ("POST", "/api/v1/orgs/{org}/sso/test") => Some(json!({"issuer": "http://127.0.0.1:9"})),
+        ("POST", "/api/v1/orgs/{org}/api-keys") => Some(json!({"name": "new", "permissions": ["org:read"]})),
+        ("POST", "/api/v1/orgs/{org}/api-keys/{id}/rotate") => Some(json!({"grace_seconds": 60})),
         _ => None,
     };
     (path, body)
@@ -161,7 +208,7 @@ fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (Strin
 /// Signs the caller in (a fresh session of their own) and learns its id.
 async fn sign_in(w: &World, caller: Caller) -> (Option<Browser>, Option<Uuid>) {
     let browser = match caller {
-        Caller::Anonymous => return (None, None),
+        Caller::Anonymous | Caller::Key | Caller::ForeignKey => return (None, None),
         other => login(&w.app, &email_of(other), PASSWORD).await,
     };
     let list: Value = browser.get("/api/v1/me/sessions").await.json().await.unwrap();
@@ -175,13 +222,24 @@ async fn sign_in(w: &World, caller: Caller) -> (Option<Browser>, Option<Uuid>) {
     (Some(browser), current)
 }
 
-async fn call(w: &World, route: &RouteDef, browser: Option<&Browser>, own_session: Option<Uuid>) -> u16 {
+async fn call(
+    w: &World,
+    route: &RouteDef,
+    caller: Caller,
+    browser: Option<&Browser>,
+    own_session: Option<Uuid>,
+) -> u16 {
     let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
     let (path, body) = request_for(route, w, own_session);
     let client = browser.map_or(&w.app.client, |b| &b.client);
     let mut req = client.request(method, w.app.url(&path)).header("if-match", "*");
     if let Some(b) = browser {
         req = req.header("x-csrf-token", &b.csrf);
+    }
+    match caller {
+        Caller::Key => req = req.bearer_auth(&w.key),
+        Caller::ForeignKey => req = req.bearer_auth(&w.foreign_key),
+        _ => {}
     }
     if let Some(body) = body {
         req = req.json(&body);
@@ -192,7 +250,7 @@ async fn call(w: &World, route: &RouteDef, browser: Option<&Browser>, own_sessio
 /// Everything an authorization decision could have changed, in a stable form.
 async fn fingerprint(app: &TestApp) -> String {
     use attest_core::store::entities::{
-        invitations, membership_roles, memberships, org_roles, orgs, sessions, users,
+        api_keys, invitations, membership_roles, memberships, org_roles, orgs, sessions, users,
     };
     let db = &app.state.db;
     let orgs: Vec<_> = orgs::Entity::find()
@@ -224,7 +282,15 @@ async fn fingerprint(app: &TestApp) -> String {
         .into_iter()
         .map(|u| (u.id, u.totp_secret.is_some(), u.totp_enabled_at.is_some()))
         .collect();
-    format!("{orgs:?}{members:?}{roles:?}{custom_roles:?}{invitations:?}{revoked:?}{totp:?}")
+    let keys: Vec<_> = api_keys::Entity::find()
+        .order_by_asc(api_keys::Column::Id)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| (k.id, k.revoked_at, k.expires_at, k.rotated_to))
+        .collect();
+    format!("{orgs:?}{members:?}{roles:?}{custom_roles:?}{invitations:?}{revoked:?}{totp:?}{keys:?}")
 }
 
 /// What a caller must get: `Some(true)` allowed, `Some(false)` refused with the
@@ -233,12 +299,24 @@ fn expected(route: &RouteDef, caller: Caller) -> Option<Result<(), u16>> {
     match (route.access, caller) {
         (Access::Public | Access::MetricsToken, _) => None,
         (_, Caller::Anonymous) => Some(Err(401)),
-        (Access::SignedIn, _) => Some(Ok(())),
+        // Keys act for an org, never as a person or an operator.
+        (Access::SignedIn | Access::Operator, Caller::Key | Caller::ForeignKey) => Some(Err(403)),
+        (Access::Org(_), Caller::ForeignKey) => Some(Err(404)),
+        // Keys cannot make keys, whatever they hold.
+        (Access::Org(Permission::ApiKeysManage), Caller::Key) if route.method.as_str() == "POST" => {
+            Some(Err(403))
+        }
+        (Access::Org(p), Caller::Key) => Some(if KEY_PERMISSIONS.contains(&p) {
+            Ok(())
+        } else {
+            Err(403)
+        }),
+        (Access::SignedIn | Access::Caller, _) => Some(Ok(())),
         (Access::Operator, Caller::Operator) => Some(Ok(())),
         (Access::Operator, _) => Some(Err(403)),
         (Access::Org(_), Caller::Outsider) => Some(Err(404)),
         // Operators may read any org, nothing more.
-        (Access::Org(p), Caller::Operator) => Some(if p == attest_shared::permissions::Permission::OrgRead {
+        (Access::Org(p), Caller::Operator) => Some(if p == Permission::OrgRead {
             Ok(())
         } else {
             Err(403)
@@ -284,7 +362,7 @@ async fn every_route_answers_every_caller_as_its_permission_says() {
             };
             let (browser, own_session) = sign_in(&w, caller).await;
             let before = fingerprint(&w.app).await;
-            let status = call(&w, &route, browser.as_ref(), own_session).await;
+            let status = call(&w, &route, caller, browser.as_ref(), own_session).await;
             let verdict = match expectation {
                 Ok(()) if [401, 403].contains(&status) => Err(format!("refused with {status}")),
                 Ok(()) if status == 404 && matches!(route.access, Access::Org(_)) => {

@@ -6,12 +6,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
+mod api_keys;
 mod audit;
 mod audit_coverage;
 mod auth;
 mod authz_matrix;
 mod cli;
 mod console;
+mod cors;
 mod errors;
 mod fake_idp;
 mod health;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{login, Browser, PASSWORD},
-    helpers::{spawn_app, TestApp},
+    helpers::{spawn_app_with, TestApp},
 };
 
 pub struct Acme {
@@ -18,7 +18,12 @@ pub struct Acme {
 }
 
 pub async fn acme() -> Acme {
-    let app = spawn_app().await;
+    acme_with(&[]).await
+}
+
+/// [`acme`] on a server with extra configuration.
+pub async fn acme_with(extra: &[(&str, &str)]) -> Acme {
+    let app = spawn_app_with(extra).await;
     app.create_operator("ada@example.com", PASSWORD).await;
     let ada = login(&app, "ada@example.com", PASSWORD).await;
     let org = create_org(&ada, "acme").await;

@@ -2,10 +2,12 @@
 
 pub mod prelude;
 
+pub mod api_keys;
 pub mod audit_checkpoints;
 pub mod audit_erasures;
 pub mod audit_events;
 pub mod audit_heads;
+pub mod idempotency_keys;
 pub mod invitations;
 pub mod mail_outbox;
 pub mod membership_roles;

@@ -20,6 +20,8 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::api_keys::Entity")]
+    ApiKeys,
     #[sea_orm(has_many = "super::audit_checkpoints::Entity")]
     AuditCheckpoints,
     #[sea_orm(has_many = "super::audit_events::Entity")]
@@ -40,6 +42,12 @@ pub enum Relation {
     SsoFlows,
     #[sea_orm(has_many = "super::user_identities::Entity")]
     UserIdentities,
+}
+
+impl Related<super::api_keys::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ApiKeys.def()
+    }
 }
 
 impl Related<super::audit_checkpoints::Entity> for Entity {

@@ -26,12 +26,20 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::api_keys::Entity")]
+    ApiKeys,
     #[sea_orm(has_many = "super::memberships::Entity")]
     Memberships,
     #[sea_orm(has_many = "super::sessions::Entity")]
     Sessions,
     #[sea_orm(has_many = "super::user_identities::Entity")]
     UserIdentities,
+}
+
+impl Related<super::api_keys::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ApiKeys.def()
+    }
 }
 
 impl Related<super::memberships::Entity> for Entity {

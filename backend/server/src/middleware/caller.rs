@@ -1,0 +1,99 @@
+//! Who is calling an API route: a signed-in person (session cookie, CSRF checked)
+//! or an org API key — and, for org routes, the [`OrgScope`] they act in.
+
+use std::{future::Future, pin::Pin};
+
+use actix_web::{dev::Payload, web, FromRequest, HttpMessage as _, HttpRequest};
+use attest_core::{
+    actor::Credential,
+    authz::{self, OrgScope},
+    identity::sessions::LiveSession,
+    Actor, AppError, AppState, ErrorKind,
+};
+
+use super::{
+    api_key::KeyAuth,
+    session::{self, SessionCookie},
+};
+use crate::problem::ApiError;
+
+/// An authenticated caller: a session's user or an API key acting for its creator.
+pub struct Caller {
+    pub actor: Actor,
+    /// The session, when the caller is a signed-in person.
+    pub session: Option<LiveSession>,
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await.map_err(ApiError) })
+    }
+}
+
+/// The `401` for a key that is not accepted.
+pub(super) fn refused(auth: &KeyAuth) -> AppError {
+    let detail = match auth {
+        KeyAuth::InQuery => "API keys are accepted only in the Authorization header, never in a query string",
+        _ => "unknown, revoked or expired API key",
+    };
+    AppError::new(ErrorKind::Unauthenticated, detail)
+}
+
+async fn authenticate(req: &HttpRequest) -> Result<Caller, AppError> {
+    let Some(auth) = KeyAuth::of(req) else {
+        let signed_in = session::authenticate(req).await?;
+        return Ok(Caller {
+            actor: signed_in.actor,
+            session: Some(signed_in.session),
+        });
+    };
+    let has_cookie = req
+        .app_data::<web::Data<SessionCookie>>()
+        .is_some_and(|cookie| cookie.token(req).is_some());
+    session::refuse_two_credentials(req, has_cookie)?;
+    let KeyAuth::Live(key) = auth else {
+        return Err(refused(&auth));
+    };
+    Ok(Caller {
+        actor: Actor {
+            user: key.creator,
+            credential: Credential::ApiKey(key.grant),
+            origin: session::origin(req),
+        },
+        session: None,
+    })
+}
+
+/// A request inside the org named by the route's `{org}` (id or slug): the
+/// [`OrgScope`] that tenant services require. Extracting it answers `404` unless
+/// the caller may see that org.
+pub struct InOrg {
+    pub scope: OrgScope,
+    pub caller: Caller,
+}
+
+impl FromRequest for InOrg {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let caller = authenticate(&req).await?;
+            let org_ref = req.match_info().get("org").unwrap_or_default().to_owned();
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| AppError::internal("state is not configured"))?;
+            let scope = authz::scope(state, &caller.actor, &org_ref).await?;
+            req.extensions_mut().insert(super::audit_denials::DenialTrail {
+                org_id: scope.org_id(),
+                source: attest_core::audit::Source::of(&caller.actor),
+            });
+            Ok(InOrg { scope, caller })
+        })
+    }
+}

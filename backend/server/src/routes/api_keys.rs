@@ -1,0 +1,73 @@
+//! `/api/v1/orgs/{org}/api-keys`: the org's API keys.
+
+use actix_web::{web, HttpResponse};
+use attest_core::{
+    identity::api_keys::{self, NewKey},
+    store::entities::api_keys as api_key_entity,
+    AppState,
+};
+use attest_shared::api::{ApiKeyView, CreateApiKey, CreatedApiKey, Page, RotateApiKey};
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::{extract::ApiJson, middleware::caller::InOrg, problem::ApiResult};
+
+fn view(key: &api_key_entity::Model) -> ApiKeyView {
+    ApiKeyView {
+        id: key.id,
+        name: key.name.clone(),
+        prefix: api_keys::prefix(key),
+        permissions: api_keys::permissions(key),
+        created_at: key.created_at.with_timezone(&Utc),
+        expires_at: key.expires_at.map(|t| t.with_timezone(&Utc)),
+        last_used_at: key.last_used_at.map(|t| t.with_timezone(&Utc)),
+        created_by: key.created_by,
+    }
+}
+
+/// `201` with the key itself: the one time it is shown.
+fn created(made: NewKey) -> HttpResponse {
+    HttpResponse::Created().json(CreatedApiKey {
+        view: view(&made.model),
+        key: made.key,
+    })
+}
+
+pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let items = api_keys::list(&state, &org.scope)
+        .await?
+        .iter()
+        .map(view)
+        .collect();
+    Ok(HttpResponse::Ok().json(Page::all(items)))
+}
+
+pub async fn create(
+    org: InOrg,
+    state: web::Data<AppState>,
+    ApiJson(body): ApiJson<CreateApiKey>,
+) -> ApiResult<HttpResponse> {
+    let made = api_keys::create(&state, &org.scope, &body.name, &body.permissions, body.expires_at).await?;
+    Ok(created(made))
+}
+
+pub async fn revoke(
+    org: InOrg,
+    state: web::Data<AppState>,
+    path: web::Path<(String, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (_, id) = path.into_inner();
+    api_keys::revoke(&state, &org.scope, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn rotate(
+    org: InOrg,
+    state: web::Data<AppState>,
+    path: web::Path<(String, Uuid)>,
+    ApiJson(body): ApiJson<RotateApiKey>,
+) -> ApiResult<HttpResponse> {
+    let (_, id) = path.into_inner();
+    let made = api_keys::rotate(&state, &org.scope, id, body.grace_seconds).await?;
+    Ok(created(made))
+}
