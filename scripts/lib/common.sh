@@ -53,9 +53,10 @@ ensure_chromium() {
 # Python packages the tests use: aiosmtpd (the SMTP server of the mail tests) and
 # cryptography (Ed25519, for the independent audit checkpoint verifier).
 ensure_python_packages() {
-  python3 -c 'import aiosmtpd, cryptography' 2>/dev/null && return
-  log "installing aiosmtpd and cryptography (Python, for the tests)"
-  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6 'cryptography>=42'
+  python3 -c 'import aiosmtpd, cryptography, schemathesis' 2>/dev/null && return
+  log "installing aiosmtpd, cryptography and schemathesis (Python, for the tests)"
+  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6 'cryptography>=42' \
+    schemathesis==4.32.5
 }
 
 # PostgreSQL and Redis on their standard loopback ports: started if installed but down.

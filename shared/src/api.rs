@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 /// A page of a list: `{"items":[…],"next_cursor":string|null}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
@@ -22,6 +23,7 @@ impl<T> Page<T> {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     pub id: Uuid,
     pub email: String,
@@ -30,8 +32,10 @@ pub struct UserView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[cfg_attr(feature = "openapi", schema(example = "ada@example.com"))]
     pub email: String,
     pub password: String,
     #[serde(default)]
@@ -40,6 +44,7 @@ pub struct LoginRequest {
 
 /// `POST /auth/login`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResponse {
     pub user: UserView,
     pub csrf_token: String,
@@ -47,6 +52,7 @@ pub struct LoginResponse {
 
 /// `GET /auth/session`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionStatus {
     pub user: UserView,
     pub csrf_token: String,
@@ -54,6 +60,7 @@ pub struct SessionStatus {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgRef {
     pub id: Uuid,
     pub slug: String,
@@ -61,6 +68,7 @@ pub struct OrgRef {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgView {
     pub id: Uuid,
     pub slug: String,
@@ -71,13 +79,17 @@ pub struct OrgView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrg {
+    #[cfg_attr(feature = "openapi", schema(example = "acme"))]
     pub slug: String,
+    #[cfg_attr(feature = "openapi", schema(example = "Acme Corp"))]
     pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MembershipView {
     pub org: OrgRef,
     pub roles: Vec<String>,
@@ -88,6 +100,7 @@ pub struct MembershipView {
 
 /// `GET /api/v1/me`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     #[serde(rename = "type")]
     pub kind: String,
@@ -101,6 +114,7 @@ pub struct Me {
 
 /// One of my sessions (`GET /api/v1/me/sessions`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionView {
     pub id: Uuid,
     pub created_at: DateTime<Utc>,
@@ -113,6 +127,7 @@ pub struct SessionView {
 
 /// An org member (`GET /api/v1/orgs/{org}/members`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberView {
     pub user_id: Uuid,
     pub email: String,
@@ -131,6 +146,7 @@ pub struct MemberView {
 
 /// A member's session as org admins see it (`GET /api/v1/orgs/{org}/sessions`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgSessionView {
     #[serde(flatten)]
     pub session: SessionView,
@@ -139,6 +155,7 @@ pub struct OrgSessionView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateInvitation {
     pub email: String,
@@ -147,6 +164,7 @@ pub struct CreateInvitation {
 
 /// An invitation (the token is only ever in the mail).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvitationView {
     pub id: Uuid,
     pub email: String,
@@ -158,6 +176,7 @@ pub struct InvitationView {
 
 /// `POST /auth/invitations/accept`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitation {
     pub token: String,
@@ -168,6 +187,7 @@ pub struct AcceptInvitation {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AcceptedInvitation {
     pub org: OrgRef,
     pub user: UserView,
@@ -175,6 +195,7 @@ pub struct AcceptedInvitation {
 
 /// `PATCH /api/v1/orgs/{org}` (the slug is permanent: links and API paths use it).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrg {
     pub name: String,
@@ -182,6 +203,7 @@ pub struct UpdateOrg {
 
 /// `POST /api/v1/me/totp`: scan the URI (or type the secret) into an authenticator app.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TotpEnrolment {
     pub otpauth_uri: String,
     pub secret: String,
@@ -189,6 +211,7 @@ pub struct TotpEnrolment {
 
 /// A one-time code (or a recovery code where accepted).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TotpCode {
     pub code: String,
@@ -196,12 +219,14 @@ pub struct TotpCode {
 
 /// `POST /api/v1/me/totp/confirm`: shown once, keep them safe.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryCodes {
     pub recovery_codes: Vec<String>,
 }
 
 /// A role: built in (read-only) or the org's own.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleView {
     pub name: String,
     pub permissions: Vec<crate::permissions::Permission>,
@@ -212,6 +237,7 @@ pub struct RoleView {
 
 /// `POST /api/v1/orgs/{org}/roles`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateRole {
     pub name: String,
@@ -220,6 +246,7 @@ pub struct CreateRole {
 
 /// `PUT /api/v1/orgs/{org}/roles/{name}`: the whole new value.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReplaceRole {
     pub permissions: Vec<String>,
@@ -227,6 +254,7 @@ pub struct ReplaceRole {
 
 /// `PUT /api/v1/orgs/{org}/members/{user_id}/roles`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MemberRoles {
     pub roles: Vec<String>,
@@ -238,6 +266,7 @@ pub struct MemberRoles {
 
 /// The answer to `PUT /api/v1/orgs/{org}/members/{user_id}/roles`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssignedRoles {
     pub roles: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -248,6 +277,7 @@ pub struct AssignedRoles {
 /// An org's SSO settings (`GET /api/v1/orgs/{org}/sso`). The client secret is
 /// write-only: only whether one is stored shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SsoSettings {
     pub enabled: bool,
     pub issuer: String,
@@ -265,12 +295,14 @@ pub struct SsoSettings {
 /// `PUT /api/v1/orgs/{org}/sso`: the whole new value. `client_secret` absent
 /// keeps the stored secret; `null` removes it (a public client, PKCE only).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PutSsoSettings {
     pub enabled: bool,
     pub issuer: String,
     pub client_id: String,
     #[serde(default, skip_serializing_if = "SecretUpdate::is_keep")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub client_secret: SecretUpdate,
     #[serde(default)]
     pub email_domains: Vec<String>,
@@ -327,12 +359,14 @@ impl<'de> Deserialize<'de> for SecretUpdate {
 /// The answer to "test connection" (`POST /api/v1/orgs/{org}/sso/test`): what
 /// the issuer's discovery document says, or why it could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SsoTestRequest {
     pub issuer: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SsoTestResult {
     pub ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -344,15 +378,19 @@ pub struct SsoTestResult {
 /// `GET /auth/sso/realm?email=E`: whether that email signs in through its
 /// org's SSO (the sign-in page then goes to `/auth/sso/start?email=E`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SsoRealm {
     pub sso: bool,
 }
 
 /// `POST /api/v1/orgs/{org}/api-keys`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
+    #[cfg_attr(feature = "openapi", schema(example = "Nightly evidence sync"))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(example = json!(["org:read", "audit:read"])))]
     pub permissions: Vec<String>,
     #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
@@ -361,17 +399,21 @@ pub struct CreateApiKey {
 /// `POST /api/v1/orgs/{org}/api-keys/{id}/rotate`: the old key keeps working for
 /// `grace_seconds` more.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RotateApiKey {
+    #[cfg_attr(feature = "openapi", schema(example = 3600))]
     pub grace_seconds: u32,
 }
 
 /// An API key as listed: never its secret.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyView {
     pub id: Uuid,
     pub name: String,
     /// `atk_<public id>`: what the key starts with, to recognise it.
+    #[cfg_attr(feature = "openapi", schema(example = "atk_5625de8868ee862d"))]
     pub prefix: String,
     pub permissions: Vec<crate::permissions::Permission>,
     pub created_at: DateTime<Utc>,
@@ -382,8 +424,13 @@ pub struct ApiKeyView {
 
 /// A key just made (created or rotated): the only answer that holds `key`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedApiKey {
     #[serde(flatten)]
     pub view: ApiKeyView,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "atk_5625de8868ee862d_0f3c9e5b7a1d4c2e8f6a0b9d3e7c1f5a2b8d4e6f0a3c7b9e")
+    )]
     pub key: String,
 }

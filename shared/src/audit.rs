@@ -11,6 +11,7 @@ use uuid::Uuid;
 /// this object without its `hash` member; `prev_hash` is the previous event's
 /// `hash` (64 zeros for an org's first event).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     pub id: Uuid,
     pub seq: i64,
@@ -26,6 +27,7 @@ pub struct AuditEvent {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     /// Before/after for changes, and other facts of the action; never secrets.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub metadata: serde_json::Value,
     pub prev_hash: String,
     pub hash: String,
@@ -33,6 +35,7 @@ pub struct AuditEvent {
 
 /// Who acted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditActor {
     #[serde(rename = "type")]
     pub kind: ActorKind,
@@ -41,6 +44,7 @@ pub struct AuditActor {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ActorKind {
     User,
@@ -50,6 +54,7 @@ pub enum ActorKind {
 
 /// What was acted on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditTarget {
     #[serde(rename = "type")]
     pub kind: String,
@@ -57,6 +62,7 @@ pub struct AuditTarget {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Success,
@@ -99,6 +105,7 @@ impl Outcome {
 /// `GET /api/v1/orgs/{org}/audit-events/verify`: `{"ok":true,"events":N,"head":{"seq","hash"}}`
 /// or `{"ok":false,"first_bad_seq":N}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainVerification {
     pub ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,6 +117,7 @@ pub struct ChainVerification {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainHead {
     pub seq: i64,
     pub hash: String,
@@ -118,6 +126,7 @@ pub struct ChainHead {
 /// `GET|PUT /api/v1/orgs/{org}/audit-retention`: how many days the org keeps
 /// its events (`null`: every event, forever), and the bounds a `PUT` accepts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditRetention {
     pub days: Option<i32>,
     pub minimum_days: i32,
@@ -127,6 +136,7 @@ pub struct AuditRetention {
 /// The body of `PUT /api/v1/orgs/{org}/audit-retention`. `days` must be
 /// present: `null` says "keep everything", a missing member says nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetAuditRetention {
     #[serde(deserialize_with = "present")]
@@ -142,6 +152,7 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i
 /// One signed checkpoint, as `GET …/audit-events/checkpoints` lists it: an
 /// Ed25519 signature (hex) over the JCS form of `{org_id, seq, hash, signed_at}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedCheckpoint {
     pub org_id: Uuid,
     pub seq: i64,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Every error the API can answer with. The string form is the contract's `code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     BadRequest,
@@ -121,6 +122,7 @@ impl ErrorKind {
 
 /// One field-level problem inside a `validation_failed` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     pub message: String,

@@ -55,6 +55,21 @@ permissions! {
     DataExport => "data:export",
 }
 
+/// Written by hand: the derive cannot see the names through the macro above.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Permission {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(Permission::ALL.iter().map(|p| p.as_str())))
+            .examples([Permission::OrgRead.as_str()])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Permission {}
+
 impl Permission {
     /// Its bit in a [`PermissionSet`].
     const fn bit(self) -> u32 {

@@ -6,6 +6,7 @@ pub mod config;
 pub mod console;
 pub mod extract;
 pub mod middleware;
+pub mod openapi;
 pub mod problem;
 pub mod routes;
 pub mod secret_key;

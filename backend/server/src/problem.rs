@@ -12,19 +12,27 @@ use crate::middleware::request_id;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
-/// A problem document. `extra` carries extension members (e.g. readiness checks).
-#[derive(Debug, Serialize)]
+/// A problem document. `extra` carries extension members (e.g. readiness checks,
+/// the `permission` a `403` lacked).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_uri: String,
+    #[schema(example = "Forbidden")]
     pub title: &'static str,
+    #[schema(example = 403)]
     pub status: u16,
+    #[schema(example = "this needs the api_keys:manage permission")]
     pub detail: String,
+    #[schema(value_type = ErrorKind, example = "forbidden")]
     pub code: &'static str,
     pub request_id: String,
+    /// `validation_failed`: every offending field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
     pub errors: Vec<FieldError>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
     pub extra: Option<serde_json::Map<String, serde_json::Value>>,
 }
 

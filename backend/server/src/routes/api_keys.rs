@@ -33,6 +33,7 @@ fn created(made: NewKey) -> HttpResponse {
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/api-keys", tag = "api keys", summary = "The organization's API keys (never their secrets)", responses((status = 200, body = Page<ApiKeyView>)))]
 pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let items = api_keys::list(&state, &org.scope)
         .await?
@@ -42,6 +43,7 @@ pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpRespo
     Ok(HttpResponse::Ok().json(Page::all(items)))
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/api-keys", tag = "api keys", summary = "Create an API key: the answer holds the key, shown this once", request_body = CreateApiKey, responses((status = 201, body = CreatedApiKey)))]
 pub async fn create(
     org: InOrg,
     state: web::Data<AppState>,
@@ -51,6 +53,7 @@ pub async fn create(
     Ok(created(made))
 }
 
+#[utoipa::path(delete, path = "/api/v1/orgs/{org}/api-keys/{id}", tag = "api keys", summary = "Revoke an API key", responses((status = 204)))]
 pub async fn revoke(
     org: InOrg,
     state: web::Data<AppState>,
@@ -61,6 +64,7 @@ pub async fn revoke(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/api-keys/{id}/rotate", tag = "api keys", summary = "Replace an API key; the old one works for `grace_seconds` more", request_body = RotateApiKey, responses((status = 201, body = CreatedApiKey)))]
 pub async fn rotate(
     org: InOrg,
     state: web::Data<AppState>,

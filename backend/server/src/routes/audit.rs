@@ -7,7 +7,10 @@ use attest_core::{
 };
 use attest_shared::{
     api::Page,
-    audit::{micros, AuditEvent, AuditRetention, SetAuditRetention, EXPORT_EVENTS_HEADER},
+    audit::{
+        micros, AuditEvent, AuditRetention, ChainVerification, SetAuditRetention, SignedCheckpoint,
+        EXPORT_EVENTS_HEADER,
+    },
     error::FieldError,
 };
 use chrono::{DateTime, Utc};
@@ -21,7 +24,8 @@ use crate::{extract::ApiJson, middleware::caller::InOrg, problem::ApiResult};
 const DEFAULT_LIMIT: u64 = 50;
 const MAX_LIMIT: u64 = 200;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     action: Option<String>,
     actor_id: Option<Uuid>,
@@ -32,6 +36,7 @@ pub struct ListQuery {
     limit: Option<u64>,
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/audit-events", tag = "audit", summary = "Search the audit trail (newest first, cursor pagination)", params(ListQuery), responses((status = 200, body = Page<AuditEvent>)))]
 pub async fn list(
     org: InOrg,
     state: web::Data<AppState>,
@@ -52,18 +57,21 @@ pub async fn list(
 }
 
 /// `GET …/audit-events/checkpoints`: the org's signed checkpoints.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/audit-events/checkpoints", tag = "audit", summary = "The chain's signed checkpoints", responses((status = 200, body = Page<SignedCheckpoint>)))]
 pub async fn checkpoints(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let items = query::checkpoints(&state, &org.scope).await?;
     Ok(HttpResponse::Ok().json(Page::all(items)))
 }
 
 /// `GET /api/v1/orgs/{org}/audit-retention`.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/audit-retention", tag = "audit", summary = "How long events are kept", responses((status = 200, body = AuditRetention)))]
 pub async fn retention(org: InOrg) -> ApiResult<HttpResponse> {
     let days = audit::retention::get(&org.scope).await?;
     Ok(HttpResponse::Ok().json(retention_view(days)))
 }
 
 /// `PUT /api/v1/orgs/{org}/audit-retention` `{"days": N|null}`.
+#[utoipa::path(put, path = "/api/v1/orgs/{org}/audit-retention", tag = "audit", summary = "Set how long events are kept", request_body = SetAuditRetention, responses((status = 200, body = AuditRetention)))]
 pub async fn set_retention(
     org: InOrg,
     state: web::Data<AppState>,
@@ -81,12 +89,14 @@ fn retention_view(days: Option<i32>) -> AuditRetention {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/audit-events/verify", tag = "audit", summary = "Recompute the chain and check its signed checkpoints", responses((status = 200, body = ChainVerification)))]
 pub async fn verify(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let verification = query::verify(&state, &org.scope).await?;
     Ok(HttpResponse::Ok().json(verification.report()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     format: Option<String>,
 }
@@ -206,6 +216,7 @@ fn spreadsheet_safe(cell: &str) -> String {
 
 /// `GET …/audit-events/export?format=jsonl|csv`: the chain as of the request,
 /// oldest first, streamed a page at a time.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/audit-events/export", tag = "audit", summary = "Export the whole chain, oldest first, streamed", params(ExportQuery), responses((status = 200, content((String = "application/x-ndjson"), (String = "text/csv")))))]
 pub async fn export(
     org: InOrg,
     state: web::Data<AppState>,
@@ -245,6 +256,7 @@ pub async fn export(
 
 /// `GET /api/v1/audit/checkpoint-key`: the public key that checkpoint
 /// signatures verify against (docs/audit.md). Public on purpose.
+#[utoipa::path(get, path = "/api/v1/audit/checkpoint-key", tag = "audit", summary = "The public key audit checkpoints are signed with", responses((status = 200, body = Object, example = json!({"algorithm": "Ed25519", "public_key": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29"}))))]
 pub async fn checkpoint_key(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let key = audit::checkpoint::CheckpointKey::derive(&state.key);
     Ok(HttpResponse::Ok().json(serde_json::json!({

@@ -20,6 +20,7 @@ use crate::{
 
 /// `POST /auth/login`: a fresh session (and cookie) on success; one identical
 /// `401 invalid_credentials` for every failure.
+#[utoipa::path(post, path = "/auth/login", tag = "sign-in", summary = "Sign in with email and password (and TOTP when on)", request_body = LoginRequest, responses((status = 200, body = LoginResponse)))]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -46,6 +47,7 @@ pub async fn login(
 }
 
 /// `POST /auth/logout`: revokes the session and clears the cookie.
+#[utoipa::path(post, path = "/auth/logout", tag = "sign-in", summary = "Sign out: the session is revoked", responses((status = 204)))]
 pub async fn logout(
     signed_in: SignedIn,
     state: web::Data<AppState>,
@@ -56,6 +58,7 @@ pub async fn logout(
 }
 
 /// `GET /auth/session`: who is signed in, their CSRF token and when the session ends.
+#[utoipa::path(get, path = "/auth/session", tag = "sign-in", summary = "The signed-in user, CSRF token and session end", responses((status = 200, body = SessionStatus)))]
 pub async fn session(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let status = SessionStatus {
         user: views::user(&signed_in.session.user),

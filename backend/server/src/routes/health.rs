@@ -11,10 +11,12 @@ use crate::problem::Problem;
 /// How long a readiness check may take before it counts as failed.
 const CHECK_BUDGET: Duration = Duration::from_secs(2);
 
+#[utoipa::path(get, path = "/livez", tag = "health", summary = "The process answers (liveness probe)", responses((status = 200, body = Object, example = json!({"status": "ok"}))))]
 pub async fn livez() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
+#[utoipa::path(get, path = "/readyz", tag = "health", summary = "The server can do its job (readiness probe)", responses((status = 200, body = Object, example = json!({"status": "ready", "checks": {"database": "ok"}})), (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let report = readiness::check(&state.db, CHECK_BUDGET).await;
     let checks: serde_json::Map<String, serde_json::Value> = report

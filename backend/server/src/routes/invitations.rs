@@ -24,6 +24,7 @@ fn view(i: &attest_core::store::entities::invitations::Model) -> InvitationView 
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/invitations", tag = "invitations", summary = "The organization's invitations", responses((status = 200, body = Page<InvitationView>)))]
 pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let items = invitations::list(&state, &org.scope)
         .await?
@@ -33,6 +34,7 @@ pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpRespo
     Ok(HttpResponse::Ok().json(Page::all(items)))
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/invitations", tag = "invitations", summary = "Invite someone by email with roles", request_body = CreateInvitation, responses((status = 201, body = InvitationView)))]
 pub async fn create(
     org: InOrg,
     state: web::Data<AppState>,
@@ -42,6 +44,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(view(&invitation)))
 }
 
+#[utoipa::path(delete, path = "/api/v1/orgs/{org}/invitations/{id}", tag = "invitations", summary = "Revoke a pending invitation", responses((status = 204)))]
 pub async fn revoke(
     org: InOrg,
     state: web::Data<AppState>,
@@ -52,6 +55,7 @@ pub async fn revoke(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(post, path = "/auth/invitations/accept", tag = "sign-in", summary = "Accept an invitation and join its organization", request_body = AcceptInvitation, responses((status = 200, body = AcceptedInvitation)))]
 pub async fn accept(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -7,7 +7,7 @@ use attest_core::{
     tenancy::orgs,
     AppState,
 };
-use attest_shared::api::{Me, MembershipView, Page, RecoveryCodes, TotpCode, TotpEnrolment};
+use attest_shared::api::{Me, MembershipView, Page, RecoveryCodes, SessionView, TotpCode, TotpEnrolment};
 use uuid::Uuid;
 
 use crate::{
@@ -18,6 +18,7 @@ use crate::{
 };
 
 /// A person sees their memberships; an API key its org, with what it may do there.
+#[utoipa::path(get, path = "/api/v1/me", tag = "me", summary = "Who is calling: a person and their memberships, or an API key and its organization", responses((status = 200, body = Me)))]
 pub async fn me(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     if let Some(key) = caller.actor.key() {
         let scope = authz::scope(&state, &caller.actor, &key.org_id.to_string()).await?;
@@ -50,6 +51,7 @@ pub async fn me(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpRes
     }))
 }
 
+#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "me", summary = "My live sessions", responses((status = 200, body = Page<SessionView>)))]
 pub async fn list_sessions(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let current = signed_in.session.session.id;
     let idle = state.config.session_idle;
@@ -64,6 +66,7 @@ pub async fn list_sessions(signed_in: SignedIn, state: web::Data<AppState>) -> A
     Ok(HttpResponse::Ok().json(Page::all(items)))
 }
 
+#[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "me", summary = "Revoke one of my sessions", responses((status = 204)))]
 pub async fn revoke_session(
     signed_in: SignedIn,
     state: web::Data<AppState>,
@@ -74,6 +77,7 @@ pub async fn revoke_session(
 }
 
 /// `POST /api/v1/me/totp`: starts TOTP enrolment.
+#[utoipa::path(post, path = "/api/v1/me/totp", tag = "me", summary = "Start two-factor enrolment", responses((status = 200, body = TotpEnrolment)))]
 pub async fn totp_begin(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let enrolment = totp::begin(&state, signed_in.actor.user).await?;
     Ok(HttpResponse::Ok().json(TotpEnrolment {
@@ -83,6 +87,7 @@ pub async fn totp_begin(signed_in: SignedIn, state: web::Data<AppState>) -> ApiR
 }
 
 /// `POST /api/v1/me/totp/confirm`: switches TOTP on; answers the recovery codes once.
+#[utoipa::path(post, path = "/api/v1/me/totp/confirm", tag = "me", summary = "Switch two-factor sign-in on (answers the recovery codes once)", request_body = TotpCode, responses((status = 200, body = RecoveryCodes)))]
 pub async fn totp_confirm(
     signed_in: SignedIn,
     state: web::Data<AppState>,
@@ -93,6 +98,7 @@ pub async fn totp_confirm(
 }
 
 /// `POST /api/v1/me/totp/disable`: switches TOTP off with a current or recovery code.
+#[utoipa::path(post, path = "/api/v1/me/totp/disable", tag = "me", summary = "Switch two-factor sign-in off", request_body = TotpCode, responses((status = 204)))]
 pub async fn totp_disable(
     signed_in: SignedIn,
     state: web::Data<AppState>,

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::{middleware::caller::InOrg, problem::ApiResult, views};
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/members", tag = "members", summary = "The organization's members", responses((status = 200, body = Page<MemberView>)))]
 pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let items = members::list(&state, &org.scope)
         .await?
@@ -26,6 +27,7 @@ pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpRespo
     Ok(HttpResponse::Ok().json(Page::all(items)))
 }
 
+#[utoipa::path(delete, path = "/api/v1/orgs/{org}/members/{user_id}", tag = "members", summary = "Remove a member (their sessions end)", responses((status = 204)))]
 pub async fn remove(
     org: InOrg,
     state: web::Data<AppState>,
@@ -36,6 +38,7 @@ pub async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/sessions", tag = "sessions", summary = "The live sessions of the organization's members", responses((status = 200, body = Page<OrgSessionView>)))]
 pub async fn list_sessions(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let current = org.caller.session.as_ref().map(|s| s.session.id);
     let idle = state.config.session_idle;
@@ -54,6 +57,7 @@ pub async fn list_sessions(org: InOrg, state: web::Data<AppState>) -> ApiResult<
     Ok(HttpResponse::Ok().json(Page::all(items)))
 }
 
+#[utoipa::path(delete, path = "/api/v1/orgs/{org}/sessions/{id}", tag = "sessions", summary = "Revoke a member's session", responses((status = 204)))]
 pub async fn revoke_session(
     org: InOrg,
     state: web::Data<AppState>,

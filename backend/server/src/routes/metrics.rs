@@ -12,6 +12,7 @@ use crate::{
 #[derive(Clone)]
 pub struct MetricsToken(pub Option<String>);
 
+#[utoipa::path(get, path = "/metrics", tag = "health", summary = "Prometheus metrics", responses((status = 200, body = String, content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
 pub async fn metrics(
     req: HttpRequest,
     metrics: web::Data<Metrics>,

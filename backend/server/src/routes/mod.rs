@@ -4,17 +4,17 @@
 //! later the authorization matrix and the OpenAPI document) can enumerate them.
 //! The console's pages and assets are mounted by [`crate::console`].
 
-mod api_keys;
-mod audit;
-mod auth;
-mod health;
-mod invitations;
-mod me;
-mod members;
+pub(crate) mod api_keys;
+pub(crate) mod audit;
+pub(crate) mod auth;
+pub(crate) mod health;
+pub(crate) mod invitations;
+pub(crate) mod me;
+pub(crate) mod members;
 pub mod metrics;
-mod orgs;
-mod roles;
-mod sso;
+pub(crate) mod orgs;
+pub(crate) mod roles;
+pub(crate) mod sso;
 
 use actix_web::{http::Method, web, HttpRequest};
 use attest_core::{AppError, ErrorKind};
@@ -47,7 +47,39 @@ pub struct RouteDef {
     pub method: Method,
     pub path: &'static str,
     pub access: Access,
+    /// Set on routes on their way out (docs/api.md, "Versioning").
+    pub deprecation: Option<Deprecation>,
     handler: fn(actix_web::Route) -> actix_web::Route,
+}
+
+/// A deprecated route answers with `Deprecation` (RFC 9745) and `Sunset`
+/// (RFC 8594) headers, and the OpenAPI document marks it deprecated.
+#[derive(Debug, Clone, Copy)]
+pub struct Deprecation {
+    /// When it was deprecated (Unix seconds).
+    pub since: i64,
+    /// When it stops answering (Unix seconds): at least six months later.
+    pub sunset: i64,
+}
+
+impl Deprecation {
+    fn headers(self) -> actix_web::middleware::DefaultHeaders {
+        let sunset = std::time::UNIX_EPOCH + std::time::Duration::from_secs(self.sunset.unsigned_abs());
+        actix_web::middleware::DefaultHeaders::new()
+            .add(("deprecation", format!("@{}", self.since)))
+            .add((
+                "sunset",
+                actix_web::http::header::HttpDate::from(sunset).to_string(),
+            ))
+    }
+}
+
+impl RouteDef {
+    /// Marks the route deprecated.
+    pub const fn deprecated(mut self, deprecation: Deprecation) -> RouteDef {
+        self.deprecation = Some(deprecation);
+        self
+    }
 }
 
 const fn route(
@@ -60,6 +92,7 @@ const fn route(
         method,
         path,
         access,
+        deprecation: None,
         handler,
     }
 }
@@ -144,6 +177,9 @@ pub fn table() -> Vec<RouteDef> {
             Org(RolesManage),
             |r| r.to(roles::delete),
         ),
+        route(Method::GET, "/api/v1/openapi.json", Public, |r| {
+            r.to(crate::openapi::document)
+        }),
         route(Method::GET, "/api/v1/audit/checkpoint-key", Public, |r| {
             r.to(audit::checkpoint_key)
         }),
@@ -257,7 +293,11 @@ pub const API_V1: &str = "/api/v1";
 /// `/api/v1` is one scope with the partner API's CORS policy (`cors`) and its
 /// own `404` problem for paths it does not have.
 pub fn configure(cfg: &mut web::ServiceConfig, cors: actix_cors::Cors) {
-    let table = table();
+    mount(cfg, table(), cors);
+}
+
+/// Registers `table` (see [`configure`]).
+pub fn mount(cfg: &mut web::ServiceConfig, table: Vec<RouteDef>, cors: actix_cors::Cors) {
     let mut paths: Vec<&'static str> = Vec::new();
     for r in &table {
         if !paths.contains(&r.path) {
@@ -281,10 +321,14 @@ fn resource(table: &[RouteDef], path: &str, mount: &str) -> actix_web::Resource 
     let mut allow = Vec::new();
     let mut resource = web::resource(mount.to_owned());
     for r in table.iter().filter(|r| r.path == path) {
-        resource = resource.route((r.handler)(web::method(r.method.clone())));
+        let attach = |route: actix_web::Route| match r.deprecation {
+            Some(deprecation) => (r.handler)(route).wrap(deprecation.headers()),
+            None => (r.handler)(route),
+        };
+        resource = resource.route(attach(web::method(r.method.clone())));
         allow.push(r.method.as_str());
         if r.method == Method::GET {
-            resource = resource.route((r.handler)(web::head()));
+            resource = resource.route(attach(web::head()));
             allow.push("HEAD");
         }
     }
@@ -309,4 +353,40 @@ pub fn method_not_allowed(allow: &str) -> actix_web::HttpResponse {
 /// The answer for paths no route or page matches.
 pub async fn not_found() -> crate::problem::ApiResult<actix_web::HttpResponse> {
     Err(ApiError(AppError::new(ErrorKind::NotFound, "no such resource")))
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{test, App, HttpResponse};
+
+    use super::*;
+
+    #[actix_web::test]
+    async fn a_deprecated_route_says_so_and_when_it_ends() {
+        let table = vec![
+            route(Method::GET, "/api/v1/old", Access::Public, |r| {
+                r.to(HttpResponse::Ok)
+            })
+            .deprecated(Deprecation {
+                since: 1_767_225_600,
+                sunset: 1_782_864_000,
+            }),
+            route(Method::GET, "/api/v1/new", Access::Public, |r| {
+                r.to(HttpResponse::Ok)
+            }),
+        ];
+        let app =
+            test::init_service(App::new().configure(|cfg| mount(cfg, table, actix_cors::Cors::default())))
+                .await;
+        let old = test::call_service(&app, test::TestRequest::get().uri("/api/v1/old").to_request()).await;
+        assert_eq!(old.status(), 200);
+        assert_eq!(old.headers().get("deprecation").unwrap(), "@1767225600");
+        assert_eq!(
+            old.headers().get("sunset").unwrap(),
+            "Wed, 01 Jul 2026 00:00:00 GMT"
+        );
+        let new = test::call_service(&app, test::TestRequest::get().uri("/api/v1/new").to_request()).await;
+        assert!(!new.headers().contains_key("deprecation"));
+        assert!(!new.headers().contains_key("sunset"));
+    }
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{http::header, web, HttpResponse};
 use attest_core::{tenancy::orgs, AppState};
-use attest_shared::api::{CreateOrg, Page, UpdateOrg};
+use attest_shared::api::{CreateOrg, OrgView, Page, UpdateOrg};
 
 use crate::{
     extract::{etag, ApiJson, IfMatch},
@@ -14,6 +14,7 @@ use crate::{
     views,
 };
 
+#[utoipa::path(get, path = "/api/v1/orgs", tag = "organizations", summary = "The organizations I can see", responses((status = 200, body = Page<OrgView>)))]
 pub async fn list(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let items = orgs::list_visible(&state, &caller.actor)
         .await?
@@ -23,6 +24,7 @@ pub async fn list(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpR
     Ok(HttpResponse::Ok().json(Page::all(items)))
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs", tag = "organizations", summary = "Create an organization (operators; the creator becomes its owner)", request_body = CreateOrg, responses((status = 201, body = OrgView)))]
 pub async fn create(
     signed_in: SignedIn,
     state: web::Data<AppState>,
@@ -32,6 +34,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(views::org(&org)))
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}", tag = "organizations", summary = "One organization (ETag for If-Match)", responses((status = 200, body = OrgView)))]
 pub async fn get(org: InOrg) -> ApiResult<HttpResponse> {
     Ok(versioned(org.scope.org()))
 }
@@ -43,6 +46,7 @@ fn versioned(org: &attest_core::store::entities::orgs::Model) -> HttpResponse {
 }
 
 /// `PATCH /api/v1/orgs/{org}`: rename, with `If-Match`.
+#[utoipa::path(patch, path = "/api/v1/orgs/{org}", tag = "organizations", summary = "Rename the organization (If-Match required)", request_body = UpdateOrg, responses((status = 200, body = OrgView)))]
 pub async fn update(
     org: InOrg,
     state: web::Data<AppState>,
@@ -54,6 +58,7 @@ pub async fn update(
 }
 
 /// `DELETE /api/v1/orgs/{org}`: soft delete (purged after a grace period).
+#[utoipa::path(delete, path = "/api/v1/orgs/{org}", tag = "organizations", summary = "Delete the organization (purged after a grace period)", responses((status = 204)))]
 pub async fn delete(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     orgs::delete(&state, &org.scope).await?;
     Ok(HttpResponse::NoContent().finish())

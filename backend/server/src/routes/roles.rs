@@ -21,6 +21,7 @@ fn view(role: roles::RoleDef) -> RoleView {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/roles", tag = "roles", summary = "Built-in and custom roles", responses((status = 200, body = Page<RoleView>)))]
 pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let items = roles::list(&state, &org.scope)
         .await?
@@ -30,6 +31,7 @@ pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpRespo
     Ok(HttpResponse::Ok().json(Page::all(items)))
 }
 
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/roles", tag = "roles", summary = "Create a custom role", request_body = CreateRole, responses((status = 201, body = RoleView)))]
 pub async fn create(
     org: InOrg,
     state: web::Data<AppState>,
@@ -41,6 +43,7 @@ pub async fn create(
         .json(view(role)))
 }
 
+#[utoipa::path(put, path = "/api/v1/orgs/{org}/roles/{name}", tag = "roles", summary = "Replace a custom role's permissions", request_body = ReplaceRole, responses((status = 200, body = RoleView)))]
 pub async fn replace(
     org: InOrg,
     state: web::Data<AppState>,
@@ -55,6 +58,7 @@ pub async fn replace(
         .json(view(role)))
 }
 
+#[utoipa::path(delete, path = "/api/v1/orgs/{org}/roles/{name}", tag = "roles", summary = "Delete a custom role", responses((status = 204)))]
 pub async fn delete(
     org: InOrg,
     state: web::Data<AppState>,
@@ -65,6 +69,7 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(put, path = "/api/v1/orgs/{org}/members/{user_id}/roles", tag = "members", summary = "Replace a member's roles", request_body = MemberRoles, responses((status = 200, body = AssignedRoles)))]
 pub async fn set_member_roles(
     org: InOrg,
     state: web::Data<AppState>,

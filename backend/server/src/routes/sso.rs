@@ -6,7 +6,7 @@ use attest_core::{
     identity::sso::{backchannel, settings, signin, SsoFailure},
     AppError, AppState, ErrorKind,
 };
-use attest_shared::api::{PutSsoSettings, SsoRealm, SsoTestRequest, SsoTestResult};
+use attest_shared::api::{PutSsoSettings, SsoRealm, SsoSettings, SsoTestRequest, SsoTestResult};
 use serde::Deserialize;
 
 use crate::{
@@ -24,7 +24,8 @@ const FLOW_COOKIE: &str = "attest_sso";
 /// Where a refused sign-in lands: the console's sign-in page says why.
 const SIGN_IN_PAGE: &str = "/sign-in";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StartQuery {
     email: Option<String>,
     org: Option<String>,
@@ -33,6 +34,7 @@ pub struct StartQuery {
 
 /// `GET /auth/sso/start?email=E|org=SLUG(&return_to=/path)`: `302` to the IdP,
 /// with the pre-auth cookie that binds the flow to this browser.
+#[utoipa::path(get, path = "/auth/sso/start", tag = "sign-in", summary = "Start SSO sign-in: redirects to the organization's IdP", params(StartQuery), responses((status = 302, description = "to the IdP")))]
 pub async fn start(
     state: web::Data<AppState>,
     cookie: web::Data<SessionCookie>,
@@ -58,13 +60,15 @@ pub async fn start(
         .finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RealmQuery {
     email: String,
 }
 
 /// `GET /auth/sso/realm?email=E`: `{"sso": true}` when the email's domain is
 /// claimed by an org with SSO on (the console's email-first sign-in asks this).
+#[utoipa::path(get, path = "/auth/sso/realm", tag = "sign-in", summary = "Whether an email signs in through its organization's SSO", params(RealmQuery), responses((status = 200, body = SsoRealm)))]
 pub async fn realm(state: web::Data<AppState>, query: web::Query<RealmQuery>) -> ApiResult<HttpResponse> {
     let sso = signin::uses_sso(&state, &query.email).await?;
     Ok(HttpResponse::Ok().json(SsoRealm { sso }))
@@ -72,6 +76,7 @@ pub async fn realm(state: web::Data<AppState>, query: web::Query<RealmQuery>) ->
 
 /// `GET /auth/sso/callback`: signs in and `302`s to `return_to` with a fresh
 /// session cookie; a refusal `302`s to the sign-in page with `sso_error`.
+#[utoipa::path(get, path = "/auth/sso/callback", tag = "sign-in", summary = "Where the IdP sends the browser back", params(("code" = Option<String>, Query), ("state" = Option<String>, Query), ("iss" = Option<String>, Query), ("error" = Option<String>, Query)), responses((status = 302, description = "to `return_to` signed in, or to the sign-in page with `sso_error`")))]
 pub async fn callback(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -96,8 +101,18 @@ pub async fn callback(
     Ok(response.finish())
 }
 
+/// The back-channel logout form (documentation only: the handler reads the raw
+/// form, so a missing token is its own clear `400`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct LogoutForm {
+    /// The IdP's signed logout token (a JWT).
+    logout_token: String,
+}
+
 /// `POST /auth/sso/backchannel-logout` (form `logout_token`): `200` once the
 /// sessions it names are revoked, `400` for an invalid token.
+#[utoipa::path(post, path = "/auth/sso/backchannel-logout", tag = "sign-in", summary = "OIDC Back-Channel Logout: the IdP ends its sessions", request_body(content = LogoutForm, content_type = "application/x-www-form-urlencoded"), responses((status = 200)))]
 pub async fn backchannel_logout(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -114,6 +129,7 @@ pub async fn backchannel_logout(
 }
 
 /// `GET /api/v1/orgs/{org}/sso`.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/sso", tag = "sso", summary = "The organization's SSO settings (never the client secret)", responses((status = 200, body = SsoSettings)))]
 pub async fn get_settings(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let settings = settings::get(&state, &org.scope).await?;
     Ok(HttpResponse::Ok()
@@ -122,6 +138,7 @@ pub async fn get_settings(org: InOrg, state: web::Data<AppState>) -> ApiResult<H
 }
 
 /// `PUT /api/v1/orgs/{org}/sso`.
+#[utoipa::path(put, path = "/api/v1/orgs/{org}/sso", tag = "sso", summary = "Replace the SSO settings (discovery is checked first)", request_body = PutSsoSettings, responses((status = 200, body = SsoSettings)))]
 pub async fn put_settings(
     org: InOrg,
     state: web::Data<AppState>,
@@ -136,6 +153,7 @@ pub async fn put_settings(
 
 /// `POST /api/v1/orgs/{org}/sso/test`: fetches an issuer's discovery document
 /// ("test connection"); saves nothing.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/sso/test", tag = "sso", summary = "Test an issuer's discovery document; saves nothing", request_body = SsoTestRequest, responses((status = 200, body = SsoTestResult)))]
 pub async fn test_connection(
     org: InOrg,
     state: web::Data<AppState>,

@@ -25,6 +25,7 @@ mod mail;
 mod members;
 mod metrics;
 mod migrations;
+mod openapi;
 mod orgs;
 mod rate_limit;
 mod request_id;

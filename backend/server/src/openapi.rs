@@ -1,0 +1,315 @@
+//! The OpenAPI 3.1 document of the HTTP API (`GET /api/v1/openapi.json`) and its
+//! interactive docs (`/api/docs`, Swagger UI served from the binary).
+//!
+//! Each handler describes its own request and success answer (`#[utoipa::path]`).
+//! What holds for every route alike comes from the route table, so it cannot
+//! drift: path parameters, the security each [`Access`] takes, deprecation, and
+//! the problem+json answers. A test keeps the document's operations equal to
+//! the table's routes.
+
+use std::sync::LazyLock;
+
+use actix_web::{http::Method, HttpResponse};
+use utoipa::{
+    openapi::{
+        path::{HttpMethod, Operation, ParameterBuilder, ParameterIn},
+        security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme},
+        Content, Deprecated, KnownFormat, ObjectBuilder, OpenApi as Document, Ref, RefOr, Required,
+        ResponseBuilder, SchemaFormat, Type,
+    },
+    Modify, OpenApi, PartialSchema as _,
+};
+
+use crate::{
+    problem::Problem,
+    routes::{self, Access, RouteDef},
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Attest API",
+        version = "1",
+        description = "Attest's partner and console API. Authenticate with `Authorization: Bearer atk_…` (an organization API key) or, from the console, the session cookie plus `X-CSRF-Token`. Errors are RFC 9457 problem documents. Guide: docs/api.md.",
+        license(name = "Proprietary")
+    ),
+    paths(
+        routes::health::livez,
+        routes::health::readyz,
+        routes::metrics::metrics,
+        routes::auth::login,
+        routes::auth::logout,
+        routes::auth::session,
+        routes::sso::realm,
+        routes::sso::start,
+        routes::sso::callback,
+        routes::sso::backchannel_logout,
+        routes::invitations::accept,
+        routes::me::me,
+        routes::me::list_sessions,
+        routes::me::revoke_session,
+        routes::me::totp_begin,
+        routes::me::totp_confirm,
+        routes::me::totp_disable,
+        routes::orgs::list,
+        routes::orgs::create,
+        routes::orgs::get,
+        routes::orgs::update,
+        routes::orgs::delete,
+        routes::members::list,
+        routes::members::remove,
+        routes::roles::set_member_roles,
+        routes::roles::list,
+        routes::roles::create,
+        routes::roles::replace,
+        routes::roles::delete,
+        routes::audit::checkpoint_key,
+        routes::audit::list,
+        routes::audit::export,
+        routes::audit::verify,
+        routes::audit::checkpoints,
+        routes::audit::retention,
+        routes::audit::set_retention,
+        routes::invitations::list,
+        routes::invitations::create,
+        routes::invitations::revoke,
+        routes::sso::get_settings,
+        routes::sso::put_settings,
+        routes::sso::test_connection,
+        routes::api_keys::list,
+        routes::api_keys::create,
+        routes::api_keys::revoke,
+        routes::api_keys::rotate,
+        routes::members::list_sessions,
+        routes::members::revoke_session,
+        document,
+    ),
+    components(schemas(Problem)),
+    modifiers(&FromRouteTable)
+)]
+struct ApiDoc;
+
+/// The document, rendered once.
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| document_json().unwrap_or_default());
+
+pub fn document_json() -> serde_json::Result<String> {
+    ApiDoc::openapi().to_pretty_json()
+}
+
+/// `GET /api/v1/openapi.json`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "meta",
+    summary = "This document",
+    responses((status = 200, body = Object))
+)]
+pub async fn document() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(DOCUMENT.as_str())
+}
+
+/// Where the interactive docs live.
+pub const DOCS_PATH: &str = "/api/docs";
+
+/// Swagger UI, its assets compiled into the binary (no CDN), reading
+/// [`document`].
+pub fn docs_ui() -> utoipa_swagger_ui::SwaggerUi {
+    utoipa_swagger_ui::SwaggerUi::new(format!("{DOCS_PATH}/{{_:.*}}")).config(utoipa_swagger_ui::Config::new(
+        [format!("{}/openapi.json", routes::API_V1)],
+    ))
+}
+
+const SESSION: &str = "session";
+const API_KEY: &str = "api_key";
+const METRICS_TOKEN: &str = "metrics_token";
+
+/// Completes the handlers' descriptions from the route table.
+struct FromRouteTable;
+
+impl Modify for FromRouteTable {
+    fn modify(&self, doc: &mut Document) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            SESSION,
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "attest_session",
+                "The console's session cookie (`__Host-attest_session` in production); unsafe methods also need `X-CSRF-Token`.",
+            ))),
+        );
+        components.add_security_scheme(
+            API_KEY,
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("atk_<public id>_<secret>")
+                    .description(Some("An organization API key. Never in a query string."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            METRICS_TOKEN,
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        for route in routes::table() {
+            let Some(item) = doc.paths.paths.get_mut(route.path) else {
+                continue;
+            };
+            let operation = match http_method(&route.method) {
+                Some(HttpMethod::Get) => item.get.as_mut(),
+                Some(HttpMethod::Post) => item.post.as_mut(),
+                Some(HttpMethod::Put) => item.put.as_mut(),
+                Some(HttpMethod::Patch) => item.patch.as_mut(),
+                Some(HttpMethod::Delete) => item.delete.as_mut(),
+                _ => None,
+            };
+            if let Some(operation) = operation {
+                describe(operation, &route);
+            }
+        }
+    }
+}
+
+pub fn http_method(method: &Method) -> Option<HttpMethod> {
+    Some(match *method {
+        Method::GET => HttpMethod::Get,
+        Method::POST => HttpMethod::Post,
+        Method::PUT => HttpMethod::Put,
+        Method::PATCH => HttpMethod::Patch,
+        Method::DELETE => HttpMethod::Delete,
+        _ => return None,
+    })
+}
+
+fn describe(operation: &mut Operation, route: &RouteDef) {
+    operation.operation_id = Some(operation_id(route));
+    for (status, response) in operation.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response {
+            if response.description.is_empty() {
+                response.description = success_description(status).to_owned();
+            }
+        }
+    }
+    add_path_parameters(operation, route.path);
+    operation.security = Some(security(route.access));
+    if route.deprecation.is_some() {
+        operation.deprecated = Some(Deprecated::True);
+    }
+    for status in problem_statuses(route, operation.request_body.is_some()) {
+        let response = ResponseBuilder::new()
+            .description(problem_description(status))
+            .content(
+                crate::problem::CONTENT_TYPE,
+                Content::new(Some(Ref::from_schema_name("Problem"))),
+            )
+            .build();
+        operation
+            .responses
+            .responses
+            .entry(status.to_string())
+            .or_insert(response.into());
+    }
+}
+
+/// Unique and stable: the method and the path's words (`post_orgs_org_api_keys`).
+fn operation_id(route: &RouteDef) -> String {
+    let words = route
+        .path
+        .trim_start_matches(routes::API_V1)
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty());
+    std::iter::once(route.method.as_str().to_lowercase())
+        .chain(words.map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+fn success_description(status: &str) -> &'static str {
+    match status {
+        "201" => "created",
+        "204" => "done; no content",
+        "302" => "redirect",
+        _ => "success",
+    }
+}
+
+/// `{org}` takes an id or a slug; the other placeholders are ids or names.
+fn add_path_parameters(operation: &mut Operation, path: &str) {
+    let parameters = operation.parameters.get_or_insert_with(Vec::new);
+    for name in path
+        .split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+    {
+        let (schema, description) = match name {
+            "org" => (String::schema(), "the organization's id or slug"),
+            "name" => (String::schema(), "the role's name"),
+            _ => (
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+                    .into(),
+                "an id",
+            ),
+        };
+        parameters.push(
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some(description))
+                .schema(Some(schema))
+                .build(),
+        );
+    }
+}
+
+fn security(access: Access) -> Vec<SecurityRequirement> {
+    let scheme = |name: &str| SecurityRequirement::new(name, Vec::<String>::new());
+    match access {
+        Access::Public => vec![SecurityRequirement::default()],
+        Access::MetricsToken => vec![SecurityRequirement::default(), scheme(METRICS_TOKEN)],
+        Access::SignedIn | Access::Operator => vec![scheme(SESSION)],
+        Access::Caller | Access::Org(_) => vec![scheme(API_KEY), scheme(SESSION)],
+    }
+}
+
+/// The problem answers a route can give besides its own.
+fn problem_statuses(route: &RouteDef, has_body: bool) -> Vec<u16> {
+    let mut statuses = vec![400, 404, 429, 500, 503];
+    if !matches!(route.access, Access::Public | Access::MetricsToken) {
+        statuses.extend([401, 403]);
+    }
+    if route.path.starts_with("/auth/login") {
+        statuses.extend([401, 403]);
+    }
+    if route.method != Method::GET {
+        statuses.push(409);
+    }
+    if has_body {
+        statuses.extend([413, 415]);
+    }
+    if matches!(route.method, Method::PUT | Method::PATCH) {
+        statuses.extend([412, 428]);
+    }
+    statuses.sort_unstable();
+    statuses.dedup();
+    statuses
+}
+
+fn problem_description(status: u16) -> &'static str {
+    match status {
+        400 => "malformed request, or invalid fields (`validation_failed` lists them)",
+        401 => "no, or no longer valid, credentials",
+        403 => "known, but not permitted (the problem names the missing `permission`)",
+        404 => "no such resource, or one the caller may not know exists",
+        409 => "conflicts with the current state",
+        412 => "`If-Match` is stale",
+        413 => "body too large",
+        415 => "not JSON",
+        428 => "`If-Match` is required",
+        429 => "rate limited; see `Retry-After`",
+        503 => "unavailable; retry later",
+        _ => "internal error (quote the request id)",
+    }
+}
