@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod idempotency;
 pub mod identity;
 pub mod mail;
 pub mod precondition;

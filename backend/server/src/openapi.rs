@@ -192,6 +192,9 @@ fn describe(operation: &mut Operation, route: &RouteDef) {
         }
     }
     add_path_parameters(operation, route.path);
+    if route.method == Method::POST && route.path.starts_with(routes::API_V1) {
+        add_idempotency_key(operation);
+    }
     operation.security = Some(security(route.access));
     if route.deprecation.is_some() {
         operation.deprecated = Some(Deprecated::True);
@@ -262,6 +265,25 @@ fn add_path_parameters(operation: &mut Operation, path: &str) {
                 .build(),
         );
     }
+}
+
+fn add_idempotency_key(operation: &mut Operation) {
+    let schema = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(attest_core::idempotency::MAX_KEY_LENGTH))
+        .pattern(Some("^[!-~]+$"));
+    operation.parameters.get_or_insert_with(Vec::new).push(
+        ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "Retrying with the same key and body returns the original answer (kept 24 h); another body is `409`.",
+            ))
+            .schema(Some(schema))
+            .build(),
+    );
 }
 
 fn security(access: Access) -> Vec<SecurityRequirement> {

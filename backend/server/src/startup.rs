@@ -19,7 +19,7 @@ use crate::{
     middleware::{
         api_key, audit_denials,
         client_ip::TrustedProxies,
-        cors, guard, observe, problem_fallback,
+        cors, guard, idempotency, observe, problem_fallback,
         rate_limit::{self, Limiters, LocalLimiter},
         request_id, security_headers,
         session::SessionCookie,
@@ -58,6 +58,7 @@ impl Application {
         attest_core::tenancy::orgs::spawn_purger(state.clone());
         attest_core::audit::checkpoint::spawn_signer(state.clone());
         attest_core::audit::retention::spawn(state.clone());
+        attest_core::idempotency::spawn_purger(state.clone());
 
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -231,6 +232,7 @@ fn serve(
             .default_service(web::to(routes::not_found))
             .wrap(from_fn(audit_denials::middleware))
             .wrap(from_fn(guard::middleware))
+            .wrap(from_fn(idempotency::middleware))
             .wrap(from_fn(rate_limit::middleware))
             .wrap(from_fn(api_key::middleware))
             .wrap(from_fn(problem_fallback::middleware))

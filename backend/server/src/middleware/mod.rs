@@ -7,8 +7,10 @@
 //! 5. [`api_key`]: checks an `Authorization: Bearer atk_…` key once;
 //! 6. [`rate_limit`]: per-client limits with standard headers (`/auth/*` per IP,
 //!    `/api/*` per API key or, without credentials, per IP);
-//! 7. [`guard`]: a panic becomes an opaque `500`, a handler over its time a `503`;
-//! 8. [`audit_denials`]: a `403` for a missing permission lands in the org's audit trail.
+//! 7. [`idempotency`]: a retried `POST /api/v1/…` with the same `Idempotency-Key`
+//!    gets the original answer;
+//! 8. [`guard`]: a panic becomes an opaque `500`, a handler over its time a `503`;
+//! 9. [`audit_denials`]: a `403` for a missing permission lands in the org's audit trail.
 //!
 //! Sessions and CSRF are checked by the [`session::SignedIn`] extractor of the
 //! routes that need a signed-in person, and the [`caller::Caller`] / [`caller::InOrg`]
@@ -22,6 +24,7 @@ pub mod client_ip;
 pub mod cors;
 pub mod early_answer;
 pub mod guard;
+pub mod idempotency;
 pub mod observe;
 pub mod problem_fallback;
 pub mod rate_limit;

@@ -10,7 +10,11 @@ use attest_shared::api::{ApiKeyView, CreateApiKey, CreatedApiKey, Page, RotateAp
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::{extract::ApiJson, middleware::caller::InOrg, problem::ApiResult};
+use crate::{
+    extract::ApiJson,
+    middleware::{caller::InOrg, idempotency},
+    problem::ApiResult,
+};
 
 fn view(key: &api_key_entity::Model) -> ApiKeyView {
     ApiKeyView {
@@ -25,12 +29,12 @@ fn view(key: &api_key_entity::Model) -> ApiKeyView {
     }
 }
 
-/// `201` with the key itself: the one time it is shown.
+/// `201` with the key itself: the one time it is shown (never replayed).
 fn created(made: NewKey) -> HttpResponse {
-    HttpResponse::Created().json(CreatedApiKey {
+    idempotency::withhold(HttpResponse::Created().json(CreatedApiKey {
         view: view(&made.model),
         key: made.key,
-    })
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/api-keys", tag = "api keys", summary = "The organization's API keys (never their secrets)", responses((status = 200, body = Page<ApiKeyView>)))]

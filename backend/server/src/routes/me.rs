@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::{
     extract::ApiJson,
-    middleware::{caller::Caller, session::SignedIn},
+    middleware::{caller::Caller, idempotency, session::SignedIn},
     problem::ApiResult,
     views,
 };
@@ -80,10 +80,10 @@ pub async fn revoke_session(
 #[utoipa::path(post, path = "/api/v1/me/totp", tag = "me", summary = "Start two-factor enrolment", responses((status = 200, body = TotpEnrolment)))]
 pub async fn totp_begin(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let enrolment = totp::begin(&state, signed_in.actor.user).await?;
-    Ok(HttpResponse::Ok().json(TotpEnrolment {
+    Ok(idempotency::withhold(HttpResponse::Ok().json(TotpEnrolment {
         otpauth_uri: enrolment.otpauth_uri,
         secret: enrolment.secret,
-    }))
+    })))
 }
 
 /// `POST /api/v1/me/totp/confirm`: switches TOTP on; answers the recovery codes once.
@@ -94,7 +94,9 @@ pub async fn totp_confirm(
     ApiJson(body): ApiJson<TotpCode>,
 ) -> ApiResult<HttpResponse> {
     let recovery_codes = totp::confirm(&state, &signed_in.actor, &body.code).await?;
-    Ok(HttpResponse::Ok().json(RecoveryCodes { recovery_codes }))
+    Ok(idempotency::withhold(
+        HttpResponse::Ok().json(RecoveryCodes { recovery_codes }),
+    ))
 }
 
 /// `POST /api/v1/me/totp/disable`: switches TOTP off with a current or recovery code.

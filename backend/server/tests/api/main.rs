@@ -18,6 +18,7 @@ mod errors;
 mod fake_idp;
 mod health;
 mod helpers;
+mod idempotency;
 mod idp;
 mod invitations;
 mod logs;
