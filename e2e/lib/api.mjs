@@ -1,4 +1,7 @@
 // A minimal cookie-and-CSRF API client for arranging test data.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
 export async function signInApi(base, email, password) {
   const res = await fetch(`${base}/auth/login`, {
     method: "POST",
@@ -23,4 +26,27 @@ export async function signInApi(base, email, password) {
     put: (path, body, extra) => send("PUT", path, body, extra),
     patch: (path, body, extra) => send("PATCH", path, body, extra),
   };
+}
+
+// `email` joins `org` with `roles`: `inviter` (a signInApi client) invites, the
+// mailed token is read from the server's mail directory and accepted (a new
+// account needs `password`).
+export async function joinByInvitation(server, inviter, org, email, roles, name, password) {
+  const sent = await inviter.post(`/api/v1/orgs/${org}/invitations`, { email, roles });
+  if (sent.status !== 201) throw new Error(`invitation failed: ${sent.status}`);
+  const dir = join(server.dir, "data", "mail");
+  let token;
+  for (let i = 0; i < 100 && !token; i++) {
+    for (const file of readdirSync(dir)) {
+      const raw = readFileSync(join(dir, file), "utf8").replace(/=\r?\n/g, "").replace(/=3D/g, "=");
+      if (raw.includes(`To: ${email}`)) token = raw.match(/token=([\w-]+)/)[1];
+    }
+    if (!token) await new Promise((r) => setTimeout(r, 100));
+  }
+  const accepted = await fetch(`${server.base}/auth/invitations/accept`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ token, name, password }),
+  });
+  if (accepted.status !== 200) throw new Error(`accepting failed: ${accepted.status}`);
 }

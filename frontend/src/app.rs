@@ -10,6 +10,7 @@ use crate::{
     pages::{
         accept_invitation::AcceptInvitationPage,
         account::Account,
+        api_keys::ApiKeysPage,
         audit::AuditLog,
         dashboard::Dashboard,
         home::Home,
@@ -42,6 +43,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/orgs/:org/roles") view=Roles/>
                     <Route path=path!("/orgs/:org/audit") view=AuditLog/>
                     <Route path=path!("/orgs/:org/sso") view=SsoSettingsPage/>
+                    <Route path=path!("/orgs/:org/api-keys") view=ApiKeysPage/>
                 </Routes>
             </Layout>
         </Router>

@@ -39,6 +39,9 @@ fn DashboardBody() -> impl IntoView {
                                     {m.permissions.contains(&Permission::SsoManage).then(|| view! {
                                         " · " <a href=format!("/orgs/{}/sso", m.org.slug)>"SSO"</a>
                                     })}
+                                    {m.permissions.contains(&Permission::ApiKeysRead).then(|| view! {
+                                        " · " <a href=format!("/orgs/{}/api-keys", m.org.slug)>"API keys"</a>
+                                    })}
                                 </li>
                             }).collect_view()}
                         </ul>

@@ -1,5 +1,6 @@
 pub mod accept_invitation;
 pub mod account;
+pub mod api_keys;
 pub mod audit;
 pub mod dashboard;
 pub mod home;
