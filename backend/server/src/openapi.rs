@@ -113,12 +113,22 @@ pub async fn document() -> HttpResponse {
 /// Where the interactive docs live.
 pub const DOCS_PATH: &str = "/api/docs";
 
-/// Swagger UI, its assets compiled into the binary (no CDN), reading
-/// [`document`].
-pub fn docs_ui() -> utoipa_swagger_ui::SwaggerUi {
-    utoipa_swagger_ui::SwaggerUi::new(format!("{DOCS_PATH}/{{_:.*}}")).config(utoipa_swagger_ui::Config::new(
-        [format!("{}/openapi.json", routes::API_V1)],
-    ))
+/// Mounts Swagger UI at [`DOCS_PATH`], its assets compiled into the binary (no
+/// CDN), reading [`document`]; the bare path redirects to it.
+pub fn configure_docs(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.route(
+        DOCS_PATH,
+        actix_web::web::get().to(|| async {
+            HttpResponse::MovedPermanently()
+                .insert_header((actix_web::http::header::LOCATION, format!("{DOCS_PATH}/")))
+                .finish()
+        }),
+    )
+    .service(
+        utoipa_swagger_ui::SwaggerUi::new(format!("{DOCS_PATH}/{{_:.*}}")).config(
+            utoipa_swagger_ui::Config::new([format!("{}/openapi.json", routes::API_V1)]),
+        ),
+    );
 }
 
 const SESSION: &str = "session";

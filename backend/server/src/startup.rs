@@ -227,7 +227,7 @@ fn serve(
             .app_data(web::PayloadConfig::new(max_body))
             .configure(extract::configure_extractors)
             .configure(|cfg| routes::configure(cfg, cors::partner_api(&allowed_origins, &console_origin)))
-            .service(openapi::docs_ui())
+            .configure(openapi::configure_docs)
             .configure(|cfg| console::configure(cfg, assets.clone()))
             .default_service(web::to(routes::not_found))
             .wrap(from_fn(audit_denials::middleware))

@@ -46,7 +46,16 @@ pub async fn middleware(
     let hsts = req.app_data::<web::Data<Hsts>>().is_some_and(|h| h.0);
     let nonce = new_nonce();
     req.extensions_mut().insert(CspNonce(nonce.clone()));
+    let api_docs = req.path().starts_with(crate::openapi::DOCS_PATH);
     let mut res = next.call(req).await?;
+    if api_docs {
+        // Swagger UI styles its elements inline; scripts stay as strict as anywhere.
+        let policy =
+            content_security_policy(&nonce).replace("style-src 'self'", "style-src 'self' 'unsafe-inline'");
+        if let Ok(value) = HeaderValue::from_str(&policy) {
+            res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     apply(res.headers_mut(), &nonce, hsts);
     Ok(res)
 }

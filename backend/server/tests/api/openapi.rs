@@ -103,6 +103,9 @@ async fn the_document_covers_every_route_of_the_table_and_nothing_else() {
 #[tokio::test]
 async fn the_interactive_docs_are_served_from_the_binary() {
     let app = spawn_app().await;
+    let bare = app.get("/api/docs").await;
+    assert_eq!(bare.status(), 301);
+    assert_eq!(bare.headers()["location"], "/api/docs/");
     let res = app.get("/api/docs/").await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
