@@ -7,7 +7,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { joinByInvitation, signInApi } from "./lib/api.mjs";
-import { launchChromium, watchForErrors } from "./lib/browser.mjs";
+import { launchChromium, signInThroughPage, watchForErrors } from "./lib/browser.mjs";
 import { startAttest } from "./lib/server.mjs";
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), "artifacts");
@@ -37,12 +37,7 @@ test("an admin creates, uses, rotates and revokes an API key", async () => {
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.base });
   const page = await context.newPage();
   const errors = watchForErrors(page);
-  await page.goto(`${server.base}/sign-in`);
-  await page.waitForSelector("html[data-hydrated='true']");
-  await page.fill("#email", "bea@example.com");
-  await page.fill("#password", PASSWORD);
-  await page.click("button[type=submit]");
-  await page.waitForURL(`${server.base}/dashboard`);
+  await signInThroughPage(page, server.base, "bea@example.com", PASSWORD);
   await page.click("a:has-text('API keys')");
   await page.waitForSelector("[data-testid=api-key-form]");
 

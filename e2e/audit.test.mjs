@@ -7,7 +7,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { signInApi } from "./lib/api.mjs";
-import { launchChromium, watchForErrors } from "./lib/browser.mjs";
+import { launchChromium, signInThroughPage, watchForErrors } from "./lib/browser.mjs";
 import { startAttest } from "./lib/server.mjs";
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), "artifacts");
@@ -41,12 +41,7 @@ test("the audit log lists, filters, details, verifies and exports the trail", as
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
   const errors = watchForErrors(page);
-  await page.goto(`${server.base}/sign-in`);
-  await page.waitForSelector("html[data-hydrated='true']");
-  await page.fill("#email", "ada@example.com");
-  await page.fill("#password", PASSWORD);
-  await page.click("button[type=submit]");
-  await page.waitForURL(`${server.base}/dashboard`);
+  await signInThroughPage(page, server.base, "ada@example.com", PASSWORD);
   await page.click("a:has-text('Audit log')");
   await page.waitForURL(`${server.base}/orgs/acme/audit`);
 

@@ -6,7 +6,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { joinByInvitation, signInApi } from "./lib/api.mjs";
-import { launchChromium, watchForErrors } from "./lib/browser.mjs";
+import { launchChromium, signInThroughPage, watchForErrors } from "./lib/browser.mjs";
 import { startAttest } from "./lib/server.mjs";
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), "artifacts");
@@ -31,12 +31,7 @@ after(async () => {
 async function signIn(email) {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${server.base}/sign-in`);
-  await page.waitForSelector("html[data-hydrated='true']");
-  await page.fill("#email", email);
-  await page.fill("#password", PASSWORD);
-  await page.click("button[type=submit]");
-  await page.waitForURL(`${server.base}/dashboard`);
+  await signInThroughPage(page, server.base, email, PASSWORD);
   return { context, page };
 }
 

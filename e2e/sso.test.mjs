@@ -8,7 +8,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { signInApi } from "./lib/api.mjs";
-import { launchChromium, watchForErrors } from "./lib/browser.mjs";
+import { launchChromium, signInThroughPage, watchForErrors } from "./lib/browser.mjs";
 import { startAttest } from "./lib/server.mjs";
 import { startIdp } from "./lib/test-idp.mjs";
 
@@ -77,12 +77,7 @@ test("an org admin sees the SSO settings, tests the connection and sees SSO memb
   const context = await browser.newContext();
   const page = await context.newPage();
   const errors = watchForErrors(page);
-  await page.goto(`${server.base}/sign-in`);
-  await page.waitForSelector("html[data-hydrated='true']");
-  await page.fill("#email", "ada@example.com");
-  await page.fill("#password", PASSWORD);
-  await page.click("button[type=submit]");
-  await page.waitForURL(`${server.base}/dashboard`);
+  await signInThroughPage(page, server.base, "ada@example.com", PASSWORD);
   await page.click("a:has-text('SSO')");
   await page.waitForSelector("[data-testid=sso-form]");
   assert.equal(await page.textContent("[data-testid=redirect-uri]"), `${server.base}/auth/sso/callback`);

@@ -30,3 +30,13 @@ export function watchForErrors(page) {
   });
   return errors;
 }
+
+/** Signs in through the console's sign-in page and waits for the dashboard. */
+export async function signInThroughPage(page, base, email, password) {
+  await page.goto(`${base}/sign-in`);
+  await page.waitForSelector("html[data-hydrated='true']");
+  await page.fill("#email", email);
+  await page.fill("#password", password);
+  await page.click("button[type=submit]");
+  await page.waitForURL(`${base}/dashboard`);
+}

@@ -13,6 +13,7 @@ use crate::{
     audit::events,
     auth::{login, Browser, PASSWORD},
     helpers::{assert_problem, TestApp},
+    rate_limit::header,
     world::{acme, acme_with, Acme},
 };
 
@@ -322,15 +323,6 @@ async fn keys_are_never_taken_from_a_query_string() {
         .await
         .unwrap();
     assert_problem(res, 401, "unauthenticated").await;
-}
-
-fn header(res: &reqwest::Response, name: &str) -> String {
-    res.headers()
-        .get(name)
-        .unwrap_or_else(|| panic!("no {name}"))
-        .to_str()
-        .unwrap()
-        .to_owned()
 }
 
 #[tokio::test]

@@ -15,7 +15,8 @@ async fn attempt(app: &TestApp, forwarded_for: Option<&str>) -> reqwest::Respons
     req.send().await.unwrap()
 }
 
-fn header(res: &reqwest::Response, name: &str) -> String {
+/// The value of the header `name`, which must be there.
+pub fn header(res: &reqwest::Response, name: &str) -> String {
     res.headers()
         .get(name)
         .unwrap_or_else(|| panic!("no {name}"))
