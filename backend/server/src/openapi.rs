@@ -90,11 +90,7 @@ use crate::{
 struct ApiDoc;
 
 /// The document, rendered once.
-static DOCUMENT: LazyLock<String> = LazyLock::new(|| document_json().unwrap_or_default());
-
-pub fn document_json() -> serde_json::Result<String> {
-    ApiDoc::openapi().to_pretty_json()
-}
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| ApiDoc::openapi().to_pretty_json().unwrap_or_default());
 
 /// `GET /api/v1/openapi.json`.
 #[utoipa::path(
@@ -181,7 +177,7 @@ impl Modify for FromRouteTable {
     }
 }
 
-pub fn http_method(method: &Method) -> Option<HttpMethod> {
+fn http_method(method: &Method) -> Option<HttpMethod> {
     Some(match *method {
         Method::GET => HttpMethod::Get,
         Method::POST => HttpMethod::Post,

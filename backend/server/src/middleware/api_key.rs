@@ -43,7 +43,7 @@ fn bearer_key(req: &HttpRequest) -> Option<String> {
 
 fn key_in_query(req: &HttpRequest) -> bool {
     url::form_urlencoded::parse(req.query_string().as_bytes())
-        .any(|(_, value)| value.starts_with(api_keys::PREFIX) && api_keys::looks_like_key(&value))
+        .any(|(_, value)| api_keys::looks_like_key(&value))
 }
 
 pub async fn middleware(

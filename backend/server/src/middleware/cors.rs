@@ -9,12 +9,14 @@
 use actix_cors::Cors;
 use actix_web::http::{header, Method};
 
+use super::idempotency;
+
 /// What a partner's script may send, beyond the CORS-safelisted headers.
 const REQUEST_HEADERS: [&str; 5] = [
     "authorization",
     "content-type",
     "if-match",
-    "idempotency-key",
+    idempotency::HEADER,
     "x-request-id",
 ];
 
@@ -31,7 +33,7 @@ const RESPONSE_HEADERS: [&str; 12] = [
     "ratelimit-policy",
     "deprecation",
     "sunset",
-    "idempotency-replayed",
+    idempotency::REPLAYED,
 ];
 
 /// How long browsers may cache a preflight answer.
