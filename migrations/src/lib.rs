@@ -11,6 +11,7 @@ mod m20261123_000003_policy_version;
 mod m20261124_000004_audit;
 mod m20261204_000005_sso;
 mod m20261204_000006_partner_api;
+mod m20261204_000007_idempotency_claims;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_audit::Migration),
             Box::new(m20261204_000005_sso::Migration),
             Box::new(m20261204_000006_partner_api::Migration),
+            Box::new(m20261204_000007_idempotency_claims::Migration),
         ]
     }
 }

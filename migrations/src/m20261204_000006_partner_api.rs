@@ -100,7 +100,7 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(IdempotencyKeys::Table)
-                    // Whose key it is (`api_key:<id>` or `user:<id>`): one client's
+                    // Whose key it is (`api_key:<id>` or `session:<id>`): one client's
                     // keys never answer another's requests.
                     .col(string_len(IdempotencyKeys::Principal, 64))
                     .col(string_len(IdempotencyKeys::Key, 255))

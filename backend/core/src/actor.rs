@@ -14,7 +14,8 @@ pub enum Credential {
     ApiKey(KeyGrant),
 }
 
-/// What an API key may do: never more than its permissions, in its org only.
+/// What an API key may do in this request, in its org only: the permissions it
+/// was given that its creator still holds there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyGrant {
     pub key_id: Uuid,

@@ -5,22 +5,25 @@
 //! request it was first used with (method, path and body, as a digest). The first
 //! request claims the key before it runs, so a concurrent retry is told to wait
 //! rather than run alongside it; a success is kept for [`KEPT_FOR`] and replayed;
-//! anything else releases the key, so a corrected request can use it again.
+//! anything else releases the key, so a corrected request can use it again. A
+//! claim carries a random token: only the request holding it may keep its answer
+//! or release the key.
 
 use std::time::Duration;
 
 use sea_orm::{
     sea_query::{Expr, OnConflict},
-    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, Set,
+    ColumnTrait as _, EntityTrait as _, QueryFilter as _, Set,
 };
+use uuid::Uuid;
 
 use crate::{clock, store::entities::idempotency_keys, AppError, AppResult, AppState, ErrorKind};
 
 /// How long an answer is kept for retries.
 pub const KEPT_FOR: Duration = Duration::from_secs(24 * 3600);
-/// A claim older than this belongs to a request that can no longer be running
-/// (requests time out well before), so the key is free again.
-const ABANDONED_AFTER: Duration = Duration::from_secs(120);
+/// How long past the longest a request may run a claim is still honoured: it
+/// covers reading the body before the run and keeping the answer after it.
+const CLAIM_MARGIN: Duration = Duration::from_secs(60);
 /// `status` of a claimed key whose request has not answered yet.
 const IN_PROGRESS: i16 = 0;
 /// `status` of a success whose answer held a secret (a new API key, recovery
@@ -34,13 +37,21 @@ pub struct Answer {
     pub status: u16,
     pub content_type: Option<String>,
     pub location: Option<String>,
+    pub etag: Option<String>,
     pub body: Option<Vec<u8>>,
+}
+
+/// The right to run the request a key was first used with.
+pub struct Held {
+    principal: String,
+    key: String,
+    token: String,
 }
 
 /// What to do with a request that carries a key.
 pub enum Claim {
     /// The key is this request's now: run it, then [`complete`] or [`release`].
-    Run,
+    Run(Held),
     /// The same request was answered before: send this again.
     Replay(Answer),
 }
@@ -57,20 +68,34 @@ pub fn check_key(key: &str) -> AppResult<()> {
 }
 
 /// Claims `key` for `principal`'s request with `fingerprint`, or finds its answer.
-/// `409` when the key was used with another request, or its first request is
-/// still running.
-pub async fn claim(state: &AppState, principal: &str, key: &str, fingerprint: &str) -> AppResult<Claim> {
+/// `409` when the key was used with another request, or its first request may
+/// still be running: requests end within `request_timeout`, so a claim older than
+/// that (and a margin) was abandoned, and is taken over.
+pub async fn claim(
+    state: &AppState,
+    principal: &str,
+    key: &str,
+    fingerprint: &str,
+    request_timeout: Duration,
+) -> AppResult<Claim> {
     let now = clock::now();
     let id = (principal.to_owned(), key.to_owned());
+    let held = Held {
+        principal: principal.to_owned(),
+        key: key.to_owned(),
+        token: Uuid::new_v4().simple().to_string(),
+    };
     let txn = state.begin().await?;
     // Atomic on both databases: of two concurrent first uses, one inserts.
     let inserted = idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
         principal: Set(principal.to_owned()),
         key: Set(key.to_owned()),
         fingerprint: Set(fingerprint.to_owned()),
+        claim: Set(held.token.clone()),
         status: Set(IN_PROGRESS),
         content_type: Set(None),
         location: Set(None),
+        etag: Set(None),
         body: Set(Vec::new()),
         created_at: Set(now),
     })
@@ -83,30 +108,32 @@ pub async fn claim(state: &AppState, principal: &str, key: &str, fingerprint: &s
     .await?;
     if inserted == 1 {
         txn.commit().await?;
-        return Ok(Claim::Run);
+        return Ok(Claim::Run(held));
     }
     let row = idempotency_keys::Entity::find_by_id(id.clone())
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::internal("idempotency key vanished"))?;
     let expired = clock::after(row.created_at, KEPT_FOR) <= now;
-    let abandoned = row.status == IN_PROGRESS && clock::after(row.created_at, ABANDONED_AFTER) <= now;
+    let abandoned =
+        row.status == IN_PROGRESS && clock::after(row.created_at, request_timeout + CLAIM_MARGIN) <= now;
     if expired || abandoned {
         // Taken over only if nobody else took it over since it was read.
         let taken = idempotency_keys::Entity::update_many()
             .col_expr(idempotency_keys::Column::Fingerprint, Expr::value(fingerprint))
+            .col_expr(idempotency_keys::Column::Claim, Expr::value(held.token.clone()))
             .col_expr(idempotency_keys::Column::Status, Expr::value(IN_PROGRESS))
             .col_expr(idempotency_keys::Column::Body, Expr::value(Vec::<u8>::new()))
             .col_expr(idempotency_keys::Column::CreatedAt, Expr::value(now))
             .filter(idempotency_keys::Column::Principal.eq(principal))
             .filter(idempotency_keys::Column::Key.eq(key))
-            .filter(idempotency_keys::Column::CreatedAt.eq(row.created_at))
+            .filter(idempotency_keys::Column::Claim.eq(row.claim))
             .exec(&txn)
             .await?
             .rows_affected;
         txn.commit().await?;
         return if taken == 1 {
-            Ok(Claim::Run)
+            Ok(Claim::Run(held))
         } else {
             Err(still_running())
         };
@@ -127,6 +154,7 @@ pub async fn claim(state: &AppState, principal: &str, key: &str, fingerprint: &s
             status: u16::try_from(status).unwrap_or(200),
             content_type: row.content_type,
             location: row.location,
+            etag: row.etag,
             body: Some(row.body),
         })),
     }
@@ -139,36 +167,57 @@ fn still_running() -> AppError {
     )
 }
 
-/// Keeps the answer of the request that claimed the key.
-pub async fn complete(state: &AppState, principal: &str, key: &str, answer: Answer) -> AppResult<()> {
-    let txn = state.begin().await?;
+/// Keeps the answer of the request that holds the claim. `false` when the claim
+/// was lost (taken over as abandoned): the other request's record stands.
+pub async fn complete(state: &AppState, held: &Held, answer: &Answer) -> AppResult<bool> {
     let status = match answer.body {
         Some(_) => i16::try_from(answer.status).unwrap_or(500),
         None => WITHHELD,
     };
-    idempotency_keys::ActiveModel {
-        principal: Set(principal.to_owned()),
-        key: Set(key.to_owned()),
-        status: Set(status),
-        content_type: Set(answer.content_type),
-        location: Set(answer.location),
-        body: Set(answer.body.unwrap_or_default()),
-        ..Default::default()
-    }
-    .update(&txn)
-    .await?;
+    let txn = state.begin().await?;
+    let kept = idempotency_keys::Entity::update_many()
+        .col_expr(idempotency_keys::Column::Status, Expr::value(status))
+        .col_expr(
+            idempotency_keys::Column::ContentType,
+            Expr::value(answer.content_type.clone()),
+        )
+        .col_expr(
+            idempotency_keys::Column::Location,
+            Expr::value(answer.location.clone()),
+        )
+        .col_expr(idempotency_keys::Column::Etag, Expr::value(answer.etag.clone()))
+        .col_expr(
+            idempotency_keys::Column::Body,
+            Expr::value(answer.body.clone().unwrap_or_default()),
+        )
+        .filter(held.owns())
+        .exec(&txn)
+        .await?
+        .rows_affected;
     txn.commit().await?;
-    Ok(())
+    Ok(kept == 1)
 }
 
-/// Frees the key of a request that did not succeed.
-pub async fn release(state: &AppState, principal: &str, key: &str) -> AppResult<()> {
+/// Frees the key of a request that did not succeed, if it still holds it.
+pub async fn release(state: &AppState, held: &Held) -> AppResult<()> {
     let txn = state.begin().await?;
-    idempotency_keys::Entity::delete_by_id((principal.to_owned(), key.to_owned()))
+    idempotency_keys::Entity::delete_many()
+        .filter(held.owns())
         .exec(&txn)
         .await?;
     txn.commit().await?;
     Ok(())
+}
+
+impl Held {
+    /// The record, as long as this claim is its own.
+    fn owns(&self) -> sea_orm::Condition {
+        sea_orm::Condition::all()
+            .add(idempotency_keys::Column::Principal.eq(self.principal.as_str()))
+            .add(idempotency_keys::Column::Key.eq(self.key.as_str()))
+            .add(idempotency_keys::Column::Claim.eq(self.token.as_str()))
+            .add(idempotency_keys::Column::Status.eq(IN_PROGRESS))
+    }
 }
 
 /// Forgets answers older than [`KEPT_FOR`].

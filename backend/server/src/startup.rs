@@ -17,9 +17,9 @@ use crate::{
     console::{self, ConsoleAssets},
     extract::{self, JsonLimit},
     middleware::{
-        api_key, audit_denials,
+        audit_denials,
         client_ip::TrustedProxies,
-        cors, guard, idempotency, observe, problem_fallback,
+        cors, guard, observe, problem_fallback,
         rate_limit::{self, Limiters, LocalLimiter},
         request_id, security_headers,
         session::SessionCookie,
@@ -226,15 +226,17 @@ fn serve(
             .app_data(limiters.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .configure(extract::configure_extractors)
-            .configure(|cfg| routes::configure(cfg, cors::partner_api(&allowed_origins, &console_origin)))
+            .configure(routes::configure)
             .configure(openapi::configure_docs)
             .configure(|cfg| console::configure(cfg, assets.clone()))
             .default_service(web::to(routes::not_found))
             .wrap(from_fn(audit_denials::middleware))
             .wrap(from_fn(guard::middleware))
-            .wrap(from_fn(idempotency::middleware))
             .wrap(from_fn(rate_limit::middleware))
-            .wrap(from_fn(api_key::middleware))
+            .wrap(cors::ApiOnly(cors::partner_api(
+                &allowed_origins,
+                &console_origin,
+            )))
             .wrap(from_fn(problem_fallback::middleware))
             .wrap(from_fn(security_headers::middleware))
             .wrap(from_fn(observe::middleware))

@@ -95,21 +95,18 @@ pub async fn scope(state: &AppState, actor: &Actor, org_ref: &str) -> AppResult<
         .one(&state.db)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let mut granted = granted(state, actor.user_id(), &org).await?;
-    if let Some(key) = actor.key() {
-        if key.org_id != org.id {
-            return Err(AppError::not_found());
+    let granted = match actor.key() {
+        // Worked out when the key was authenticated, for this request.
+        Some(key) if key.org_id == org.id => key.permissions,
+        Some(_) => return Err(AppError::not_found()),
+        None => {
+            let mut granted = granted(state, actor.user_id(), &org).await?;
+            if actor.is_operator() {
+                granted.extend(builtin::OPERATOR_GRANTS.iter().copied());
+            }
+            granted
         }
-        granted = granted.intersection(key.permissions);
-        if granted.is_empty() {
-            return Err(AppError::new(
-                ErrorKind::Unauthenticated,
-                "this API key grants nothing its creator still holds in the organization",
-            ));
-        }
-    } else if actor.is_operator() {
-        granted.extend(builtin::OPERATOR_GRANTS.iter().copied());
-    }
+    };
     if granted.is_empty() {
         return Err(AppError::not_found());
     }

@@ -8,22 +8,22 @@
 
 use std::time::Duration;
 
-use attest_shared::permissions::{Permission, PermissionSet};
+use attest_shared::permissions::Permission;
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _,
-    QueryOrder as _, Set,
+    sea_query::Expr, ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, PaginatorTrait as _,
+    QueryFilter as _, QueryOrder as _, Set,
 };
 use uuid::Uuid;
 
 use crate::{
     actor::KeyGrant,
     audit::{Action, Facts, Metadata, Record},
-    authz::{roles, OrgScope},
+    authz::{self, roles, OrgScope},
     clock,
     crypto::{constant_time_eq, sha256_hex},
-    store::entities::{api_keys, users},
+    store::entities::{api_keys, orgs, users},
     AppError, AppResult, AppState, ErrorKind,
 };
 
@@ -31,7 +31,8 @@ use crate::{
 pub const PREFIX: &str = "atk_";
 const PUBLIC_ID_BYTES: usize = 8;
 const SECRET_BYTES: usize = 24;
-/// Live keys an org may hold at once.
+/// Live (unrevoked, unexpired) keys an org may hold at once; rotating one
+/// replaces it and is always allowed.
 pub const MAX_PER_ORG: u64 = 100;
 /// The longest a rotated key keeps working.
 pub const MAX_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -109,19 +110,23 @@ pub async fn create(
     if expires_at.is_some_and(|at| at <= now) {
         return Err(AppError::invalid_field("expires_at", "must lie in the future"));
     }
+    let txn = state.begin().await?;
     let live = api_keys::Entity::find()
         .filter(api_keys::Column::OrgId.eq(scope.org_id()))
         .filter(api_keys::Column::RevokedAt.is_null())
-        .count(&state.db)
+        .filter(
+            api_keys::Column::ExpiresAt
+                .is_null()
+                .or(api_keys::Column::ExpiresAt.gt(now)),
+        )
+        .count(&txn)
         .await?;
     if live >= MAX_PER_ORG {
         return Err(AppError::new(
             ErrorKind::Conflict,
-            format!("an organization holds at most {MAX_PER_ORG} API keys; revoke one first"),
+            format!("an organization holds at most {MAX_PER_ORG} live API keys; revoke one first"),
         ));
     }
-
-    let txn = state.begin().await?;
     let made = insert(&txn, scope, name, &permissions, expires_at.map(Into::into)).await?;
     let facts = Facts {
         name: Some(name.to_owned()),
@@ -243,16 +248,30 @@ pub async fn rotate(state: &AppState, scope: &OrgScope, id: Uuid, grace_seconds:
             "this key has expired; create a new one",
         ));
     }
+    if old.rotated_to.is_some() {
+        return Err(already_rotated());
+    }
     let permissions = permissions(&old);
     roles::require_all(scope, &permissions, "this key")?;
 
     let txn = state.begin().await?;
     let made = insert(&txn, scope, &old.name, &permissions, old.expires_at).await?;
     let grace_ends = clock::after(now, grace);
-    let mut active: api_keys::ActiveModel = old.clone().into();
-    active.expires_at = Set(Some(old.expires_at.map_or(grace_ends, |at| at.min(grace_ends))));
-    active.rotated_to = Set(Some(made.model.id));
-    active.update(&txn).await?;
+    // Only a key not rotated yet, so two concurrent rotations make one successor.
+    let rotated = api_keys::Entity::update_many()
+        .col_expr(
+            api_keys::Column::ExpiresAt,
+            Expr::value(old.expires_at.map_or(grace_ends, |at| at.min(grace_ends))),
+        )
+        .col_expr(api_keys::Column::RotatedTo, Expr::value(made.model.id))
+        .filter(api_keys::Column::Id.eq(id))
+        .filter(api_keys::Column::RotatedTo.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if rotated != 1 {
+        return Err(already_rotated());
+    }
     let metadata = Metadata {
         facts: Facts {
             name: Some(old.name.clone()),
@@ -272,8 +291,17 @@ pub async fn rotate(state: &AppState, scope: &OrgScope, id: Uuid, grace_seconds:
     Ok(made)
 }
 
+fn already_rotated() -> AppError {
+    AppError::new(
+        ErrorKind::Conflict,
+        "this key was already rotated; rotate its successor",
+    )
+}
+
 /// The live key `presented` names, or `None` when it is malformed, unknown,
-/// revoked, expired, or its creator is disabled. Records use (throttled).
+/// revoked, expired, its creator is disabled, its org deleted, or it grants
+/// nothing its creator still holds there. The grant it returns is what the key
+/// may do now: its permissions and its creator's, both. Records use (throttled).
 pub async fn authenticate(state: &AppState, presented: &str) -> AppResult<Option<LiveKey>> {
     let Some((public_id, secret)) = split(presented) else {
         return Ok(None);
@@ -296,12 +324,24 @@ pub async fn authenticate(state: &AppState, presented: &str) -> AppResult<Option
     if !live {
         return Ok(None);
     }
+    let org = orgs::Entity::find_by_id(key.org_id)
+        .filter(orgs::Column::DeletedAt.is_null())
+        .one(&state.db)
+        .await?;
+    let Some(org) = org else {
+        return Ok(None);
+    };
+    let held = authz::granted(state, creator.id, &org).await?;
+    let permissions = held.intersection(permissions(&key).into_iter().collect());
+    if permissions.is_empty() {
+        return Ok(None);
+    }
     if key
         .last_used_at
         .is_none_or(|at| clock::after(at, TOUCH_INTERVAL) <= now)
     {
         api_keys::Entity::update_many()
-            .col_expr(api_keys::Column::LastUsedAt, sea_orm::sea_query::Expr::value(now))
+            .col_expr(api_keys::Column::LastUsedAt, Expr::value(now))
             .filter(api_keys::Column::Id.eq(key.id))
             .exec(&state.db)
             .await?;
@@ -310,7 +350,7 @@ pub async fn authenticate(state: &AppState, presented: &str) -> AppResult<Option
         grant: KeyGrant {
             key_id: key.id,
             org_id: key.org_id,
-            permissions: permissions(&key).into_iter().collect::<PermissionSet>(),
+            permissions,
             name: key.name,
         },
         creator,

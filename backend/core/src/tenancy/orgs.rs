@@ -55,14 +55,21 @@ fn field_error(field: &str, message: &str) -> AppError {
     }])
 }
 
-/// Creates an org (operators only); the creator becomes its owner.
-pub async fn create(state: &AppState, actor: &Actor, slug: &str, name: &str) -> AppResult<orgs::Model> {
-    if !actor.is_operator() {
-        return Err(AppError::new(
+/// `403` unless `actor` is a platform operator: only they create orgs.
+pub fn require_operator(actor: &Actor) -> AppResult<()> {
+    if actor.is_operator() {
+        Ok(())
+    } else {
+        Err(AppError::new(
             ErrorKind::Forbidden,
             "only platform operators create organizations",
-        ));
+        ))
     }
+}
+
+/// Creates an org (operators only); the creator becomes its owner.
+pub async fn create(state: &AppState, actor: &Actor, slug: &str, name: &str) -> AppResult<orgs::Model> {
+    require_operator(actor)?;
     check_slug(slug)?;
     let name = check_name(name)?;
     let taken = orgs::Entity::find()

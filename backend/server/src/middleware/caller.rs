@@ -8,13 +8,10 @@ use attest_core::{
     actor::Credential,
     authz::{self, OrgScope},
     identity::sessions::LiveSession,
-    Actor, AppError, AppState, ErrorKind,
+    Actor, AppError, AppState,
 };
 
-use super::{
-    api_key::KeyAuth,
-    session::{self, SessionCookie},
-};
+use super::{credentials::Credentials, session};
 use crate::problem::ApiError;
 
 /// An authenticated caller: a session's user or an API key acting for its creator.
@@ -34,37 +31,23 @@ impl FromRequest for Caller {
     }
 }
 
-/// The `401` for a key that is not accepted.
-pub(super) fn refused(auth: &KeyAuth) -> AppError {
-    let detail = match auth {
-        KeyAuth::InQuery => "API keys are accepted only in the Authorization header, never in a query string",
-        _ => "unknown, revoked or expired API key",
-    };
-    AppError::new(ErrorKind::Unauthenticated, detail)
-}
-
-async fn authenticate(req: &HttpRequest) -> Result<Caller, AppError> {
-    let Some(auth) = KeyAuth::of(req) else {
-        let signed_in = session::authenticate(req).await?;
+/// The caller behind a request: a live key, else a signed-in person (with
+/// [`session::authenticate`]'s checks).
+pub(super) async fn authenticate(req: &HttpRequest) -> Result<Caller, AppError> {
+    if let Credentials::Key(key) = Credentials::of(req).await? {
         return Ok(Caller {
-            actor: signed_in.actor,
-            session: Some(signed_in.session),
+            actor: Actor {
+                user: key.creator,
+                credential: Credential::ApiKey(key.grant),
+                origin: session::origin(req),
+            },
+            session: None,
         });
-    };
-    let has_cookie = req
-        .app_data::<web::Data<SessionCookie>>()
-        .is_some_and(|cookie| cookie.token(req).is_some());
-    session::refuse_two_credentials(req, has_cookie)?;
-    let KeyAuth::Live(key) = auth else {
-        return Err(refused(&auth));
-    };
+    }
+    let signed_in = session::authenticate(req).await?;
     Ok(Caller {
-        actor: Actor {
-            user: key.creator,
-            credential: Credential::ApiKey(key.grant),
-            origin: session::origin(req),
-        },
-        session: None,
+        actor: signed_in.actor,
+        session: Some(signed_in.session),
     })
 }
 

@@ -5,11 +5,24 @@
 //! `*` (development only) stays safe. The console's own origin is always allowed,
 //! so the console keeps working; any other origin is refused. The console's
 //! pages and `/auth` send no CORS headers at all: they are same-origin only.
+//!
+//! [`ApiOnly`] applies the policy around the rate limiter and everything inside
+//! it, so its answers (`429`, idempotent replays, refused credentials, timeouts)
+//! carry the CORS headers a partner's script needs to read them.
 
-use actix_cors::Cors;
-use actix_web::http::{header, Method};
+use std::rc::Rc;
+
+use actix_cors::{Cors, CorsMiddleware};
+use actix_web::{
+    body::{EitherBody, MessageBody},
+    dev::{Service, ServiceRequest, ServiceResponse, Transform},
+    http::{header, Method},
+    Error,
+};
+use futures_util::future::LocalBoxFuture;
 
 use super::idempotency;
+use crate::routes::API_V1;
 
 /// What a partner's script may send, beyond the CORS-safelisted headers.
 const REQUEST_HEADERS: [&str; 5] = [
@@ -61,4 +74,57 @@ pub fn partner_api(allowed: &[String], console_origin: &str) -> Cors {
         cors = cors.allowed_origin(origin);
     }
     cors
+}
+
+/// `Cors` for requests under `/api/v1` only; others pass by untouched.
+pub struct ApiOnly(pub Cors);
+
+impl<S, B> Transform<S, ServiceRequest> for ApiOnly
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    S::Future: 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = ApiOnlyMiddleware<S>;
+    type InitError = ();
+    type Future = LocalBoxFuture<'static, Result<Self::Transform, ()>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        let plain = Rc::new(service);
+        let cors = self.0.new_transform(Rc::clone(&plain));
+        Box::pin(async move {
+            Ok(ApiOnlyMiddleware {
+                cors: cors.await?,
+                plain,
+            })
+        })
+    }
+}
+
+pub struct ApiOnlyMiddleware<S> {
+    cors: CorsMiddleware<Rc<S>>,
+    plain: Rc<S>,
+}
+
+impl<S, B> Service<ServiceRequest> for ApiOnlyMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    S::Future: 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Error>>;
+
+    actix_web::dev::forward_ready!(plain);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        if req.path().starts_with(API_V1) {
+            return self.cors.call(req);
+        }
+        let plain = self.plain.call(req);
+        Box::pin(async move { Ok(plain.await?.map_into_left_body()) })
+    }
 }

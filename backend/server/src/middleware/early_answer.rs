@@ -1,15 +1,22 @@
 //! Answering from inside the middleware stack.
 //!
-//! Actix routes by mutating the request it owns, so no middleware may keep a copy
-//! of it across the call, and an answer made below the outer middleware never
-//! passes back through them. A middleware that answers on its own (a panic, a
-//! timeout, a rate limit) therefore renders the complete response here — request
-//! id and security headers included — and hands it up inside an error, which
-//! actix sends as is.
+//! A middleware that refuses a request it still holds (a rate limit, a replayed
+//! or conflicting `Idempotency-Key`) answers with [`answer`]: an ordinary
+//! response, to which the outer middleware add their headers (CORS, security,
+//! request id) as to any other.
+//!
+//! One that answers after handing the request on (a panic, a timeout) no longer
+//! has it: actix routes by mutating the request it owns, so no middleware may
+//! keep a copy across the call. [`EarlyAnswer`] renders that response complete —
+//! request id and security headers included — and hands it up inside an error,
+//! which actix sends as is.
 
 use actix_web::{
-    dev::ServiceRequest, error::InternalError, http::header::HeaderMap, web, HttpMessage as _,
-    ResponseError as _,
+    body::BoxBody,
+    dev::{ServiceRequest, ServiceResponse},
+    error::InternalError,
+    http::header::HeaderMap,
+    web, HttpMessage as _, ResponseError as _,
 };
 use attest_core::AppError;
 
@@ -18,6 +25,19 @@ use super::{
     security_headers::{self, CspNonce, Hsts},
 };
 use crate::problem::ApiError;
+
+/// The problem answer for `error` to a request not handed on; `headers` adds the
+/// caller's own. The error stays on the response, for outer middleware that read
+/// it (a refused permission is audited from it).
+pub fn answer(
+    req: ServiceRequest,
+    error: AppError,
+    headers: impl FnOnce(&mut HeaderMap),
+) -> ServiceResponse<BoxBody> {
+    let mut response = req.error_response(ApiError(error));
+    headers(response.headers_mut());
+    response
+}
 
 /// What is needed to finish a response, taken before the request moves on.
 pub struct EarlyAnswer {

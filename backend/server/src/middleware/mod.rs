@@ -4,24 +4,25 @@
 //! 2. [`observe`]: one tracing span per request, the access log line and metrics;
 //! 3. [`security_headers`]: CSP with a per-response nonce and the rest of DESIGN.md's list;
 //! 4. [`problem_fallback`]: any error answer that is not yet problem+json becomes one;
-//! 5. [`api_key`]: checks an `Authorization: Bearer atk_…` key once;
+//! 5. [`cors`]: the partner API's CORS, on every `/api/v1/…` answer including refusals;
 //! 6. [`rate_limit`]: per-client limits with standard headers (`/auth/*` per IP,
-//!    `/api/*` per API key or, without credentials, per IP);
-//! 7. [`idempotency`]: a retried `POST /api/v1/…` with the same `Idempotency-Key`
-//!    gets the original answer;
-//! 8. [`guard`]: a panic becomes an opaque `500`, a handler over its time a `503`;
-//! 9. [`audit_denials`]: a `403` for a missing permission lands in the org's audit trail.
+//!    `/api/*` per API key or, without a valid key, per IP);
+//! 7. [`guard`]: a panic becomes an opaque `500`, a handler over its time a `503`;
+//! 8. [`audit_denials`]: a `403` for a missing permission lands in the org's audit trail.
 //!
-//! Sessions and CSRF are checked by the [`session::SignedIn`] extractor of the
-//! routes that need a signed-in person, and the [`caller::Caller`] / [`caller::InOrg`]
-//! extractors of the routes API keys may call too; [`client_ip`] resolves the
-//! client address.
+//! Every `POST /api/v1/…` route also wears [`idempotency`], so a retried request with
+//! the same `Idempotency-Key` gets the original answer once its caller is authenticated.
+//!
+//! [`credentials`] reads a request's cookie or API key once. Sessions and CSRF are
+//! checked by the [`session::SignedIn`] extractor of the routes that need a signed-in
+//! person, and the [`caller::Caller`] / [`caller::InOrg`] extractors of the routes API
+//! keys may call too; [`client_ip`] resolves the client address.
 
-pub mod api_key;
 pub mod audit_denials;
 pub mod caller;
 pub mod client_ip;
 pub mod cors;
+pub mod credentials;
 pub mod early_answer;
 pub mod guard;
 pub mod idempotency;

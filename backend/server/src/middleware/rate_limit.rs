@@ -1,25 +1,34 @@
 //! Rate limits with standard headers.
 //!
 //! `/auth/*` is limited per client IP (`ATTEST_AUTH_RATE_LIMIT_PER_MINUTE`);
-//! `/api/*` per API key, and per client IP for requests without credentials (or
-//! with a refused key), both at `ATTEST_RATE_LIMIT_PER_MINUTE`. Requests of
-//! signed-in people are not limited here: sign-in is. Every
-//! limited response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining`,
+//! `/api/*` per API key, and per client IP for requests without accepted
+//! credentials, both at `ATTEST_RATE_LIMIT_PER_MINUTE`. Requests in a live
+//! session are not limited here: sign-in is. While a client IP is over its
+//! limit, its `/api/*` requests are refused before any credential is looked up,
+//! so spraying made-up keys or cookies costs the database nothing.
+//!
+//! Every limited response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining`,
 //! `X-RateLimit-Reset` and the IETF draft's `RateLimit-Policy` / `RateLimit`
-//! fields; over the limit the answer is `429 rate_limited` with `Retry-After`.
-//! The counting sits behind [`Limiter`] so a shared store (Redis) can back it when
-//! instances scale out.
+//! fields, errors included; over the limit the answer is `429 rate_limited` with
+//! `Retry-After`. The counting sits behind [`Limiter`] so a shared store (Redis)
+//! can back it when instances scale out.
 
-use std::{net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
+use std::{
+    net::IpAddr,
+    num::NonZeroU32,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use actix_web::{
-    body::MessageBody,
+    body::{BoxBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
     http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER},
     middleware::Next,
     web,
 };
 use attest_core::{AppError, ErrorKind};
+use dashmap::DashMap;
 use governor::{
     clock::{Clock as _, DefaultClock},
     middleware::StateInformationMiddleware,
@@ -27,7 +36,7 @@ use governor::{
     Quota, RateLimiter,
 };
 
-use super::{api_key::KeyAuth, client_ip::client_ip, early_answer::EarlyAnswer, session::SessionCookie};
+use super::{client_ip::client_ip, credentials::Credentials, early_answer::answer};
 
 /// The state of one bucket after a request was counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +53,9 @@ pub struct Decision {
 /// Counts requests per key within a per-minute quota.
 pub trait Limiter: Send + Sync {
     fn check(&self, key: &str) -> Decision;
+    /// The refusal `key` would meet now, known without counting a request: a
+    /// key refused a moment ago stays refused until its `Retry-After` passes.
+    fn refusing(&self, key: &str) -> Option<Decision>;
     /// Forgets idle keys, bounding memory.
     fn shrink(&self);
 }
@@ -52,6 +64,8 @@ pub trait Limiter: Send + Sync {
 pub struct LocalLimiter {
     limiter: RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>,
     per_minute: u32,
+    /// Keys refused lately, and when each may ask again.
+    refused: DashMap<String, (Instant, Decision)>,
 }
 
 impl LocalLimiter {
@@ -60,6 +74,7 @@ impl LocalLimiter {
         Self {
             limiter: RateLimiter::keyed(Quota::per_minute(n)).with_middleware::<StateInformationMiddleware>(),
             per_minute: n.get(),
+            refused: DashMap::new(),
         }
     }
 
@@ -89,20 +104,33 @@ impl Limiter for LocalLimiter {
             }
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
-                Decision {
+                let refused = Decision {
                     allowed: false,
                     limit: self.per_minute,
                     remaining: 0,
                     reset: ceil_secs(self.replenish_interval() * self.per_minute),
                     retry_after: ceil_secs(wait).max(1),
-                }
+                };
+                self.refused.insert(key, (Instant::now() + wait, refused));
+                refused
             }
         }
+    }
+
+    fn refusing(&self, key: &str) -> Option<Decision> {
+        let (until, decision) = *self.refused.get(key)?;
+        let left = until.checked_duration_since(Instant::now())?;
+        Some(Decision {
+            retry_after: ceil_secs(left).max(1),
+            ..decision
+        })
     }
 
     fn shrink(&self) {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
+        let now = Instant::now();
+        self.refused.retain(|_, (until, _)| *until > now);
     }
 }
 
@@ -122,27 +150,30 @@ impl Limiters {
     }
 }
 
-/// Which bucket a request counts against: its limiter, the policy name the
-/// headers carry, and the key within the limiter.
-fn bucket(req: &ServiceRequest, limiters: &Limiters) -> Option<(Arc<dyn Limiter>, &'static str, String)> {
-    let ip = || client_ip(req.request()).map_or_else(|| "unknown".to_owned(), |ip: IpAddr| ip.to_string());
-    let path = req.path();
-    if path.starts_with("/auth/") {
-        return Some((limiters.auth.clone(), "auth", ip()));
-    }
-    if !path.starts_with("/api/") {
-        return None;
-    }
-    match KeyAuth::of(req.request()) {
-        Some(KeyAuth::Live(key)) => Some((limiters.api.clone(), "api_key", key.grant.key_id.to_string())),
-        Some(_) => Some((limiters.api.clone(), "ip", ip())),
-        None => {
-            let signed_in = req
-                .app_data::<web::Data<SessionCookie>>()
-                .is_some_and(|cookie| cookie.token(req.request()).is_some());
-            (!signed_in).then(|| (limiters.api.clone(), "ip", ip()))
-        }
-    }
+/// A bucket: its limiter, the policy name the headers carry, and the key within
+/// the limiter.
+struct Bucket {
+    limiter: Arc<dyn Limiter>,
+    policy: &'static str,
+    key: String,
+}
+
+fn client_ip_key(req: &ServiceRequest) -> String {
+    client_ip(req.request()).map_or_else(|| "unknown".to_owned(), |ip: IpAddr| ip.to_string())
+}
+
+/// The bucket an `/api/*` request counts against, by the credentials it carries.
+async fn api_bucket(req: &ServiceRequest, limiters: &Limiters) -> Result<Option<Bucket>, AppError> {
+    let (policy, key) = match Credentials::of(req.request()).await? {
+        Credentials::Key(key) => ("api_key", key.grant.key_id.to_string()),
+        Credentials::Session(_) => return Ok(None),
+        Credentials::Anonymous | Credentials::Refused(_) => ("ip", client_ip_key(req)),
+    };
+    Ok(Some(Bucket {
+        limiter: limiters.api.clone(),
+        policy,
+        key,
+    }))
 }
 
 fn set(headers: &mut HeaderMap, name: &'static str, value: String) {
@@ -170,27 +201,60 @@ fn stamp(headers: &mut HeaderMap, policy: &str, d: &Decision) {
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let bucket = req
-        .app_data::<web::Data<Limiters>>()
-        .and_then(|limiters| bucket(&req, limiters));
-    let Some((limiter, policy, key)) = bucket else {
-        return next.call(req).await;
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(limiters) = req.app_data::<web::Data<Limiters>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let bucket = if req.path().starts_with("/auth/") {
+        Some(Bucket {
+            limiter: limiters.auth.clone(),
+            policy: "auth",
+            key: client_ip_key(&req),
+        })
+    } else if req.path().starts_with("/api/") {
+        let ip = client_ip_key(&req);
+        if let Some(refused) = limiters.api.refusing(&ip) {
+            return Ok(too_many(req, "ip", &refused));
+        }
+        match api_bucket(&req, &limiters).await {
+            Ok(bucket) => bucket,
+            Err(error) => return Ok(answer(req, error, |_| {})),
+        }
+    } else {
+        None
+    };
+    let Some(Bucket { limiter, policy, key }) = bucket else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let decision = limiter.check(&key);
     if !decision.allowed {
-        let error = AppError::new(
-            ErrorKind::RateLimited,
-            format!("too many requests; retry in {} s", decision.retry_after),
-        );
-        return Err(EarlyAnswer::of(&req).error(error, |headers| {
-            stamp(headers, policy, &decision);
-            headers.insert(RETRY_AFTER, HeaderValue::from(decision.retry_after));
-        }));
+        return Ok(too_many(req, policy, &decision));
     }
-    let mut res = next.call(req).await?;
-    stamp(res.headers_mut(), policy, &decision);
-    Ok(res)
+    match next.call(req).await {
+        Ok(mut res) => {
+            stamp(res.headers_mut(), policy, &decision);
+            Ok(res.map_into_boxed_body())
+        }
+        Err(mut error) => {
+            // Answered inside (a timeout): the limit still applied to it.
+            error.add_response_mapper(move |mut res| {
+                stamp(res.headers_mut(), policy, &decision);
+                res
+            });
+            Err(error)
+        }
+    }
+}
+
+fn too_many(req: ServiceRequest, policy: &'static str, decision: &Decision) -> ServiceResponse<BoxBody> {
+    let error = AppError::new(
+        ErrorKind::RateLimited,
+        format!("too many requests; retry in {} s", decision.retry_after),
+    );
+    answer(req, error, |headers| {
+        stamp(headers, policy, decision);
+        headers.insert(RETRY_AFTER, HeaderValue::from(decision.retry_after));
+    })
 }
 
 #[cfg(test)]
@@ -210,5 +274,20 @@ mod tests {
         assert_eq!(refused.remaining, 0);
         assert!((1..=20).contains(&refused.retry_after), "{refused:?}");
         assert!(limiter.check("b").allowed, "keys are independent");
+    }
+
+    #[test]
+    fn a_refused_key_is_known_as_refused_without_counting() {
+        let limiter = LocalLimiter::per_minute(1);
+        assert_eq!(limiter.refusing("a"), None, "never refused");
+        assert!(limiter.check("a").allowed);
+        assert_eq!(limiter.refusing("a"), None, "at its limit, not over it");
+        assert!(!limiter.check("a").allowed);
+        let refusing = limiter.refusing("a").expect("refused a moment ago");
+        assert!(!refusing.allowed);
+        assert!((1..=60).contains(&refusing.retry_after), "{refusing:?}");
+        assert_eq!(limiter.refusing("b"), None, "keys are independent");
+        limiter.shrink();
+        assert!(limiter.refusing("a").is_some(), "kept until it may ask again");
     }
 }

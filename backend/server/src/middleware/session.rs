@@ -15,7 +15,10 @@ use attest_core::{
     Actor, AppError, AppState, ErrorKind,
 };
 
-use super::{api_key::KeyAuth, client_ip::client_ip};
+use super::{
+    client_ip::client_ip,
+    credentials::{sign_in_first, Credentials},
+};
 use crate::problem::ApiError;
 
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -114,8 +117,8 @@ fn is_safe(method: &Method) -> bool {
 
 /// A request made by a signed-in user through a live session. Extracting it
 /// answers `401` without one, `400` when an `Authorization` header competes with
-/// the cookie, and `403` for an unsafe method without a valid CSRF token or from
-/// another origin.
+/// the cookie, and `403` for an API key, or for an unsafe method without a valid
+/// CSRF token or from another origin.
 pub struct SignedIn {
     pub actor: Actor,
     pub session: LiveSession,
@@ -131,45 +134,27 @@ impl FromRequest for SignedIn {
     }
 }
 
-/// A request may carry a session cookie or an `Authorization` header, never both.
-pub(super) fn refuse_two_credentials(req: &HttpRequest, has_cookie: bool) -> Result<(), AppError> {
-    if has_cookie && req.headers().contains_key(header::AUTHORIZATION) {
-        return Err(AppError::new(
-            ErrorKind::BadRequest,
-            "send either the session cookie or an Authorization header, not both",
-        ));
-    }
-    Ok(())
-}
-
 /// The session behind a request. An API key is refused here: routes that take
 /// only [`SignedIn`] are a person's own (their sessions, two-factor sign-in).
 pub(super) async fn authenticate(req: &HttpRequest) -> Result<SignedIn, AppError> {
-    let (Some(state), Some(cookie)) = (
-        req.app_data::<web::Data<AppState>>(),
-        req.app_data::<web::Data<SessionCookie>>(),
-    ) else {
-        return Err(AppError::internal("session state is not configured"));
-    };
-    let token = cookie.token(req);
-    refuse_two_credentials(req, token.is_some())?;
-    match KeyAuth::of(req) {
-        Some(KeyAuth::Live(_)) => {
+    let session = match Credentials::of(req).await? {
+        Credentials::Session(session) => *session,
+        Credentials::Key(_) => {
             return Err(AppError::new(
                 ErrorKind::Forbidden,
                 "this route is for signed-in people, not API keys",
             ))
         }
-        Some(refused) => return Err(super::caller::refused(&refused)),
-        None => {}
-    }
-    let unauthenticated = || AppError::new(ErrorKind::Unauthenticated, "sign in first");
-    let token = token.ok_or_else(unauthenticated)?;
-    let session = sessions::authenticate(state, &token)
-        .await?
-        .ok_or_else(unauthenticated)?;
-
+        Credentials::Refused(refusal) => return Err(refusal.error()),
+        Credentials::Anonymous => return Err(sign_in_first()),
+    };
     if !is_safe(req.method()) {
+        let (Some(state), Some(cookie)) = (
+            req.app_data::<web::Data<AppState>>(),
+            req.app_data::<web::Data<SessionCookie>>(),
+        ) else {
+            return Err(AppError::internal("session state is not configured"));
+        };
         let expected = sessions::csrf_token(state, session.session.id);
         let presented = req
             .headers()

@@ -16,11 +16,16 @@ pub(crate) mod orgs;
 pub(crate) mod roles;
 pub(crate) mod sso;
 
-use actix_web::{http::Method, web, HttpRequest};
+use actix_web::{
+    body::BoxBody,
+    http::Method,
+    middleware::{from_fn, Next},
+    web, HttpRequest,
+};
 use attest_core::{AppError, ErrorKind};
 use attest_shared::permissions::Permission;
 
-use crate::problem::ApiError;
+use crate::{middleware::idempotency, problem::ApiError};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,19 +297,19 @@ pub const API_V1: &str = "/api/v1";
 /// for methods the path does not take. Every GET route answers HEAD too.
 /// `/api/v1` is one scope with the partner API's CORS policy (`cors`) and its
 /// own `404` problem for paths it does not have.
-pub fn configure(cfg: &mut web::ServiceConfig, cors: actix_cors::Cors) {
-    mount(cfg, table(), cors);
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    mount(cfg, table());
 }
 
 /// Registers `table` (see [`configure`]).
-pub fn mount(cfg: &mut web::ServiceConfig, table: Vec<RouteDef>, cors: actix_cors::Cors) {
+pub fn mount(cfg: &mut web::ServiceConfig, table: Vec<RouteDef>) {
     let mut paths: Vec<&'static str> = Vec::new();
     for r in &table {
         if !paths.contains(&r.path) {
             paths.push(r.path);
         }
     }
-    let mut api = web::scope(API_V1).wrap(cors).default_service(web::to(not_found));
+    let mut api = web::scope(API_V1).default_service(web::to(not_found));
     for path in paths {
         match path.strip_prefix(API_V1) {
             Some(rest) => api = api.service(resource(&table, path, rest)),
@@ -321,9 +326,19 @@ fn resource(table: &[RouteDef], path: &str, mount: &str) -> actix_web::Resource 
     let mut allow = Vec::new();
     let mut resource = web::resource(mount.to_owned());
     for r in table.iter().filter(|r| r.path == path) {
-        let attach = |route: actix_web::Route| match r.deprecation {
-            Some(deprecation) => (r.handler)(route).wrap(deprecation.headers()),
-            None => (r.handler)(route),
+        let attach = |route: actix_web::Route| {
+            let mut route = (r.handler)(route);
+            if r.method == Method::POST && r.path.starts_with(API_V1) {
+                let access = r.access;
+                route = route.wrap(from_fn(move |req, next: Next<BoxBody>| {
+                    idempotency::middleware(access, req, next)
+                }));
+            }
+            // Outside idempotency: replays carry these as they stand now.
+            match r.deprecation {
+                Some(deprecation) => route.wrap(deprecation.headers()),
+                None => route,
+            }
         };
         resource = resource.route(attach(web::method(r.method.clone())));
         allow.push(r.method.as_str());
@@ -375,9 +390,7 @@ mod tests {
                 r.to(HttpResponse::Ok)
             }),
         ];
-        let app =
-            test::init_service(App::new().configure(|cfg| mount(cfg, table, actix_cors::Cors::default())))
-                .await;
+        let app = test::init_service(App::new().configure(|cfg| mount(cfg, table))).await;
         let old = test::call_service(&app, test::TestRequest::get().uri("/api/v1/old").to_request()).await;
         assert_eq!(old.status(), 200);
         assert_eq!(old.headers().get("deprecation").unwrap(), "@1767225600");

@@ -371,13 +371,25 @@ async fn keys_are_rate_limited_each_on_its_own_with_standard_headers() {
 }
 
 #[tokio::test]
-async fn requests_without_credentials_are_rate_limited_per_client_ip() {
-    let Acme { app, .. } = acme_with(&[("ATTEST_RATE_LIMIT_PER_MINUTE", "2")]).await;
-    for _ in 0..2 {
-        let res = app.get("/api/v1/audit/checkpoint-key").await;
-        assert_eq!(res.status(), 200);
-        assert_eq!(header(&res, "ratelimit-policy"), "\"ip\";q=2;w=60");
-    }
+async fn requests_without_accepted_credentials_are_rate_limited_per_client_ip() {
+    let Acme { app, ada, .. } = acme_with(&[("ATTEST_RATE_LIMIT_PER_MINUTE", "3")]).await;
+    let (_, key) = key_of(&ada, &["org:read"]).await;
+    let res = app.get("/api/v1/audit/checkpoint-key").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(header(&res, "ratelimit-policy"), "\"ip\";q=3;w=60");
+    // Made-up credentials count against the client's address too.
+    let forged_cookie = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("cookie", "attest_session=forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&forged_cookie, "x-ratelimit-remaining"), "1");
+    assert_problem(forged_cookie, 401, "unauthenticated").await;
+    let forged_key = get_with(&app, "atk_0123456789abcdef_00", "/api/v1/me").await;
+    assert_eq!(header(&forged_key, "x-ratelimit-remaining"), "0");
+    assert_problem(forged_key, 401, "unauthenticated").await;
     let res = app
         .client
         .get(app.url("/api/v1/me"))
@@ -386,6 +398,36 @@ async fn requests_without_credentials_are_rate_limited_per_client_ip() {
         .await
         .unwrap();
     assert_problem(res, 429, "rate_limited").await;
+
+    // While the address is over its limit, nothing from it is looked up: a real
+    // key is refused as well, by the address's policy.
+    let res = get_with(&app, &key, "/api/v1/orgs/acme").await;
+    assert_eq!(header(&res, "ratelimit-policy"), "\"ip\";q=3;w=60");
+    assert!(header(&res, "retry-after").parse::<u64>().unwrap() >= 1);
+    assert_problem(res, 429, "rate_limited").await;
     // Probes are never limited.
     assert_eq!(app.get("/livez").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_key_is_rotated_once() {
+    // The server lives as long as `_app`.
+    let Acme { app: _app, ada, .. } = acme().await;
+    let (id, _) = key_of(&ada, &["org:read"]).await;
+    let (first, second) = tokio::join!(rotate(&ada, id, 60), rotate(&ada, id, 60));
+    let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "of two rotations at once, one wins");
+    let again = rotate(&ada, id, 60).await;
+    let problem = assert_problem(again, 409, "conflict").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("rotated"),
+        "{problem}"
+    );
+    let listing: Value = ada.get("/api/v1/orgs/acme/api-keys").await.json().await.unwrap();
+    assert_eq!(
+        listing["items"].as_array().unwrap().len(),
+        2,
+        "the old key and one new key"
+    );
 }

@@ -2,10 +2,12 @@
 //! never `null`); the console's routes answer no cross-origin request.
 
 use reqwest::{Method, Response};
+use serde_json::{json, Value};
 
 use crate::{
     auth::PASSWORD,
     helpers::{assert_problem, spawn_app_with, TestApp},
+    world::{acme_with, Acme},
 };
 
 const PARTNER: &str = "https://partner.example.com";
@@ -98,6 +100,66 @@ async fn other_origins_and_null_are_refused_and_the_console_is_same_origin_only(
         .await
         .unwrap();
     assert!(res.headers().get("access-control-allow-credentials").is_none());
+}
+
+#[tokio::test]
+async fn answers_made_before_the_handler_carry_cors_too() {
+    let Acme { app, ada, .. } = acme_with(&[
+        ("ATTEST_ALLOWED_ORIGINS", PARTNER),
+        ("ATTEST_RATE_LIMIT_PER_MINUTE", "4"),
+    ])
+    .await;
+    let made: Value = ada
+        .send(
+            Method::POST,
+            "/api/v1/orgs/acme/api-keys",
+            Some(json!({"name": "partner", "permissions": ["org:read", "roles:manage"]})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let key = made["key"].as_str().unwrap();
+    let create_role = |name: &str| {
+        app.client
+            .post(app.url("/api/v1/orgs/acme/roles"))
+            .header("origin", PARTNER)
+            .bearer_auth(key)
+            .header("idempotency-key", "once")
+            .json(&json!({"name": name, "permissions": ["org:read"]}))
+    };
+    let first = create_role("partner-made").send().await.unwrap();
+    assert_eq!(first.status(), 201);
+    assert_eq!(allowed_origin(&first).as_deref(), Some(PARTNER));
+    let replay = create_role("partner-made").send().await.unwrap();
+    assert_eq!(replay.headers()["idempotency-replayed"], "true");
+    assert_eq!(allowed_origin(&replay).as_deref(), Some(PARTNER), "a replay");
+    let conflict = create_role("another").send().await.unwrap();
+    assert_eq!(allowed_origin(&conflict).as_deref(), Some(PARTNER), "a conflict");
+    assert_problem(conflict, 409, "conflict").await;
+    let refused = app
+        .client
+        .get(app.url("/api/v1/orgs/acme"))
+        .header("origin", PARTNER)
+        .bearer_auth("atk_0123456789abcdef_00")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        allowed_origin(&refused).as_deref(),
+        Some(PARTNER),
+        "a refused key"
+    );
+    assert_problem(refused, 401, "unauthenticated").await;
+    create_role("partner-made").send().await.unwrap();
+    let limited = create_role("partner-made").send().await.unwrap();
+    assert_eq!(allowed_origin(&limited).as_deref(), Some(PARTNER), "a rate limit");
+    let exposed = limited.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(exposed.contains("retry-after"), "{exposed}");
+    assert_problem(limited, 429, "rate_limited").await;
 }
 
 #[tokio::test]

@@ -17,6 +17,8 @@ pub struct Model {
     #[sea_orm(column_type = "VarBinary(StringLen::None)")]
     pub body: Vec<u8>,
     pub created_at: DateTimeWithTimeZone,
+    pub claim: String,
+    pub etag: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
