@@ -110,10 +110,10 @@ pub async fn claim(
         txn.commit().await?;
         return Ok(Claim::Run(held));
     }
-    let row = idempotency_keys::Entity::find_by_id(id.clone())
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::internal("idempotency key vanished"))?;
+    // Gone since the insert met it: its request failed and released it just now.
+    let Some(row) = idempotency_keys::Entity::find_by_id(id.clone()).one(&txn).await? else {
+        return Err(still_running());
+    };
     let expired = clock::after(row.created_at, KEPT_FOR) <= now;
     let abandoned =
         row.status == IN_PROGRESS && clock::after(row.created_at, request_timeout + CLAIM_MARGIN) <= now;

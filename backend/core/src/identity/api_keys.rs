@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rand::RngCore as _;
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, PaginatorTrait as _,
-    QueryFilter as _, QueryOrder as _, Set,
+    QueryFilter as _, QueryOrder as _, QuerySelect as _, Set,
 };
 use uuid::Uuid;
 
@@ -111,6 +111,11 @@ pub async fn create(
         return Err(AppError::invalid_field("expires_at", "must lie in the future"));
     }
     let txn = state.begin().await?;
+    // Hold the org row, so concurrent creations count one after the other.
+    orgs::Entity::find_by_id(scope.org_id())
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
     let live = api_keys::Entity::find()
         .filter(api_keys::Column::OrgId.eq(scope.org_id()))
         .filter(api_keys::Column::RevokedAt.is_null())
@@ -257,7 +262,8 @@ pub async fn rotate(state: &AppState, scope: &OrgScope, id: Uuid, grace_seconds:
     let txn = state.begin().await?;
     let made = insert(&txn, scope, &old.name, &permissions, old.expires_at).await?;
     let grace_ends = clock::after(now, grace);
-    // Only a key not rotated yet, so two concurrent rotations make one successor.
+    // Only a key neither rotated nor revoked since it was read, so two concurrent
+    // rotations make one successor and a revoked key gets none.
     let rotated = api_keys::Entity::update_many()
         .col_expr(
             api_keys::Column::ExpiresAt,
@@ -266,11 +272,15 @@ pub async fn rotate(state: &AppState, scope: &OrgScope, id: Uuid, grace_seconds:
         .col_expr(api_keys::Column::RotatedTo, Expr::value(made.model.id))
         .filter(api_keys::Column::Id.eq(id))
         .filter(api_keys::Column::RotatedTo.is_null())
+        .filter(api_keys::Column::RevokedAt.is_null())
         .exec(&txn)
         .await?
         .rows_affected;
     if rotated != 1 {
-        return Err(already_rotated());
+        return Err(AppError::new(
+            ErrorKind::Conflict,
+            "this key was rotated or revoked meanwhile; reload the list",
+        ));
     }
     let metadata = Metadata {
         facts: Facts {

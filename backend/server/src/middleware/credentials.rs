@@ -64,6 +64,15 @@ pub fn sign_in_first() -> AppError {
 }
 
 impl Credentials {
+    /// Whether the request presents any credential at all, known without a lookup.
+    pub fn presented(req: &HttpRequest) -> bool {
+        req.headers().contains_key(header::AUTHORIZATION)
+            || key_in_query(req)
+            || req
+                .app_data::<web::Data<SessionCookie>>()
+                .is_some_and(|cookie| cookie.token(req).is_some())
+    }
+
     /// The request's credentials, looked up on first use.
     pub async fn of(req: &HttpRequest) -> AppResult<Credentials> {
         if let Some(known) = req.extensions().get::<Credentials>() {

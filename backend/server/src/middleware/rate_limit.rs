@@ -1,11 +1,13 @@
 //! Rate limits with standard headers.
 //!
 //! `/auth/*` is limited per client IP (`ATTEST_AUTH_RATE_LIMIT_PER_MINUTE`);
-//! `/api/*` per API key, and per client IP for requests without accepted
-//! credentials, both at `ATTEST_RATE_LIMIT_PER_MINUTE`. Requests in a live
-//! session are not limited here: sign-in is. While a client IP is over its
-//! limit, its `/api/*` requests are refused before any credential is looked up,
-//! so spraying made-up keys or cookies costs the database nothing.
+//! `/api/*` per API key, and per client IP for requests without credentials and,
+//! separately, for refused credentials, all at `ATTEST_RATE_LIMIT_PER_MINUTE`.
+//! Requests in a live session are not limited here: sign-in is. While a client
+//! IP is over its limit for refused credentials, its `/api/*` requests that
+//! present any are refused before a lookup, so spraying made-up keys or cookies
+//! costs the database nothing; requests without credentials never hold up those
+//! with them.
 //!
 //! Every limited response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining`,
 //! `X-RateLimit-Reset` and the IETF draft's `RateLimit-Policy` / `RateLimit`
@@ -162,12 +164,18 @@ fn client_ip_key(req: &ServiceRequest) -> String {
     client_ip(req.request()).map_or_else(|| "unknown".to_owned(), |ip: IpAddr| ip.to_string())
 }
 
+/// The bucket of a client IP's refused credentials.
+fn refused_key(req: &ServiceRequest) -> String {
+    format!("refused:{}", client_ip_key(req))
+}
+
 /// The bucket an `/api/*` request counts against, by the credentials it carries.
 async fn api_bucket(req: &ServiceRequest, limiters: &Limiters) -> Result<Option<Bucket>, AppError> {
     let (policy, key) = match Credentials::of(req.request()).await? {
         Credentials::Key(key) => ("api_key", key.grant.key_id.to_string()),
         Credentials::Session(_) => return Ok(None),
-        Credentials::Anonymous | Credentials::Refused(_) => ("ip", client_ip_key(req)),
+        Credentials::Anonymous => ("ip", client_ip_key(req)),
+        Credentials::Refused(_) => ("ip", refused_key(req)),
     };
     Ok(Some(Bucket {
         limiter: limiters.api.clone(),
@@ -212,9 +220,10 @@ pub async fn middleware(
             key: client_ip_key(&req),
         })
     } else if req.path().starts_with("/api/") {
-        let ip = client_ip_key(&req);
-        if let Some(refused) = limiters.api.refusing(&ip) {
-            return Ok(too_many(req, "ip", &refused));
+        if Credentials::presented(req.request()) {
+            if let Some(refused) = limiters.api.refusing(&refused_key(&req)) {
+                return Ok(too_many(req, "ip", &refused));
+            }
         }
         match api_bucket(&req, &limiters).await {
             Ok(bucket) => bucket,
