@@ -231,8 +231,8 @@ fn serve(
             .configure(|cfg| console::configure(cfg, assets.clone()))
             .default_service(web::to(routes::not_found))
             .wrap(from_fn(audit_denials::middleware))
-            .wrap(from_fn(guard::middleware))
             .wrap(from_fn(rate_limit::middleware))
+            .wrap(from_fn(guard::middleware))
             .wrap(cors::ApiOnly(cors::partner_api(
                 &allowed_origins,
                 &console_origin,

@@ -1,7 +1,7 @@
-//! Last line of defence around every handler: a panic becomes an opaque `500`
-//! problem (the process and its worker live on), and a handler that takes longer
-//! than `ATTEST_REQUEST_TIMEOUT_SECONDS` to produce its response is answered `503`
-//! (rendered complete by [`EarlyAnswer`]).
+//! Last line of defence around every handler and the rate limiter's credential
+//! lookups: a panic becomes an opaque `500` problem (the process and its worker
+//! live on), and a request that takes longer than `ATTEST_REQUEST_TIMEOUT_SECONDS`
+//! to produce its response is answered `503` (rendered complete by [`EarlyAnswer`]).
 
 use std::{panic::AssertUnwindSafe, time::Duration};
 

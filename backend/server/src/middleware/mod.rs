@@ -5,9 +5,10 @@
 //! 3. [`security_headers`]: CSP with a per-response nonce and the rest of DESIGN.md's list;
 //! 4. [`problem_fallback`]: any error answer that is not yet problem+json becomes one;
 //! 5. [`cors`]: the partner API's CORS, on every `/api/v1/…` answer including refusals;
-//! 6. [`rate_limit`]: per-client limits with standard headers (`/auth/*` per IP,
+//! 6. [`guard`]: a panic becomes an opaque `500`, a request over its time a `503`
+//!    (credential lookups below included);
+//! 7. [`rate_limit`]: per-client limits with standard headers (`/auth/*` per IP,
 //!    `/api/*` per API key or, without a valid key, per IP);
-//! 7. [`guard`]: a panic becomes an opaque `500`, a handler over its time a `503`;
 //! 8. [`audit_denials`]: a `403` for a missing permission lands in the org's audit trail.
 //!
 //! Every `POST /api/v1/…` route also wears [`idempotency`], so a retried request with

@@ -245,7 +245,7 @@ pub async fn middleware(
             Ok(res.map_into_boxed_body())
         }
         Err(mut error) => {
-            // Answered inside (a timeout): the limit still applied to it.
+            // An answer handed up inside an error: the limit still applied to it.
             error.add_response_mapper(move |mut res| {
                 stamp(res.headers_mut(), policy, &decision);
                 res
