@@ -15,6 +15,7 @@ use super::{credentials::Credentials, session};
 use crate::problem::ApiError;
 
 /// An authenticated caller: a session's user or an API key acting for its creator.
+#[derive(Clone)]
 pub struct Caller {
     pub actor: Actor,
     /// The session, when the caller is a signed-in person.
@@ -53,7 +54,9 @@ pub(super) async fn authenticate(req: &HttpRequest) -> Result<Caller, AppError> 
 
 /// A request inside the org named by the route's `{org}` (id or slug): the
 /// [`OrgScope`] that tenant services require. Extracting it answers `404` unless
-/// the caller may see that org.
+/// the caller may see that org. Worked out once per request and kept on it (the
+/// idempotency check and the handler share it).
+#[derive(Clone)]
 pub struct InOrg {
     pub scope: OrgScope,
     pub caller: Caller,
@@ -66,6 +69,9 @@ impl FromRequest for InOrg {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
+            if let Some(known) = req.extensions().get::<InOrg>() {
+                return Ok(known.clone());
+            }
             let caller = authenticate(&req).await?;
             let org_ref = req.match_info().get("org").unwrap_or_default().to_owned();
             let state = req
@@ -76,7 +82,9 @@ impl FromRequest for InOrg {
                 org_id: scope.org_id(),
                 source: attest_core::audit::Source::of(&caller.actor),
             });
-            Ok(InOrg { scope, caller })
+            let in_org = InOrg { scope, caller };
+            req.extensions_mut().insert(in_org.clone());
+            Ok(in_org)
         })
     }
 }

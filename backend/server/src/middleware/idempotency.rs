@@ -164,11 +164,11 @@ async fn keep(state: &AppState, held: &idempotency::Held, answer: Answer) {
     const ATTEMPTS: u32 = 3;
     for attempt in 1..=ATTEMPTS {
         match idempotency::complete(state, held, &answer).await {
-            // After a failed attempt, the write may have landed all the same.
-            Ok(true) => return,
-            Ok(false) if attempt > 1 => return,
-            Ok(false) => {
-                tracing::warn!("an idempotency claim ran out before its request answered");
+            Ok(kept) => {
+                // After a failed attempt, the write may have landed all the same.
+                if !kept && attempt == 1 {
+                    tracing::warn!("an idempotency claim ran out before its request answered");
+                }
                 return;
             }
             Err(e) if attempt == ATTEMPTS => {

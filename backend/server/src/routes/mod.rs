@@ -295,8 +295,8 @@ pub const API_V1: &str = "/api/v1";
 
 /// Registers the table: one resource per path, answering `405` (with `Allow`)
 /// for methods the path does not take. Every GET route answers HEAD too.
-/// `/api/v1` is one scope with the partner API's CORS policy (`cors`) and its
-/// own `404` problem for paths it does not have.
+/// `/api/v1` is one scope with its own `404` problem for paths it does not have;
+/// its `POST` routes wear the idempotency middleware, with their access.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     mount(cfg, table());
 }
