@@ -13,20 +13,19 @@ use std::time::{Duration, Instant};
 
 use attest_core::{
     audit::{self, chain, checkpoint::CheckpointKey, export::Export, Action, Record, Source},
-    clock,
     config::CoreConfig,
     crypto::ServerKey,
     store::{
         self,
-        entities::{audit_events, audit_heads, orgs},
+        entities::{audit_events, audit_heads},
     },
-    AppState,
+    tenancy, AppState,
 };
 use attest_shared::audit::{ActorKind, AuditActor, AuditEvent, AuditTarget, Outcome, GENESIS_HASH};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait as _, Database,
-    EntityTrait as _, QueryFilter as _, Set,
+    EntityTrait as _, QueryFilter as _,
 };
 use uuid::Uuid;
 
@@ -83,24 +82,13 @@ async fn databases() -> Databases {
 
 /// A new org with an empty chain.
 async fn new_org(state: &AppState) -> Uuid {
-    let id = Uuid::now_v7();
-    let now = clock::now();
-    orgs::ActiveModel {
-        id: Set(id),
-        slug: Set(format!("b{}", id.simple())),
-        name: Set("Bench".into()),
-        version: Set(1),
-        policy_version: Set(0),
-        audit_retention_days: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        deleted_at: Set(None),
-    }
-    .insert(&state.db)
-    .await
-    .expect("org");
-    audit::start_chain(&state.db, id).await.expect("chain");
-    id
+    let slug = format!("b{}", Uuid::now_v7().simple());
+    let org = tenancy::orgs::new_row(&slug, "Bench".into())
+        .insert(&state.db)
+        .await
+        .expect("org");
+    audit::start_chain(&state.db, org.id).await.expect("chain");
+    org.id
 }
 
 /// A typical event: a user changing a member's roles, with before and after.

@@ -8,15 +8,37 @@
 
 pub mod action;
 pub mod chain;
+mod checking;
 pub mod checkpoint;
 pub mod erasure;
 pub mod export;
 pub mod metadata;
-pub mod packed;
+mod pg_reader;
 pub mod query;
 pub mod retention;
+mod sqlite_reader;
 pub mod verify;
 pub mod writer;
+
+/// An event's stored columns, in the order the CSV export and verification read them.
+pub const EVENT_COLUMNS: [&str; 16] = [
+    "id",
+    "seq",
+    "occurred_at",
+    "actor_type",
+    "actor_id",
+    "actor_display",
+    "action",
+    "target_type",
+    "target_id",
+    "outcome",
+    "request_id",
+    "ip",
+    "user_agent",
+    "metadata",
+    "prev_hash",
+    "hash",
+];
 
 pub use action::Action;
 pub use metadata::{Facts, Metadata, Reason};

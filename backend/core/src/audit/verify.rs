@@ -8,18 +8,19 @@ use std::collections::BTreeMap;
 use attest_shared::audit::GENESIS_HASH;
 use ed25519_dalek::VerifyingKey;
 use sea_orm::{
-    ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    ColumnTrait as _, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait as _, QueryFilter as _,
+    QueryOrder as _, QuerySelect as _,
 };
 use uuid::Uuid;
 
-use super::{chain, checkpoint, packed, writer::event_of};
+use super::{chain, checking, checkpoint, pg_reader, sqlite_reader, writer::event_of};
 use crate::{
     store::entities::{audit_events, audit_heads, orgs},
     AppError, AppResult, AppState,
 };
 
-/// Events read per query while walking a chain.
-const PAGE: u64 = 5_000;
+/// Events read per query when a chain is read as models.
+const PAGE: u64 = 1_000;
 
 /// The outcome of recomputing a chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +62,7 @@ impl Verification {
 /// `key`, the checkpoint public key) and its head row. The first bad `seq` is
 /// the lowest of: an event that does not check out, a forged checkpoint, or the
 /// first missing event when the chain ends before a checkpoint or its head.
-pub async fn verify<C: ConnectionTrait>(db: &C, key: &VerifyingKey, org_id: Uuid) -> AppResult<Verification> {
+pub async fn verify(db: &DatabaseConnection, key: &VerifyingKey, org_id: Uuid) -> AppResult<Verification> {
     let checkpoints = checkpoint::load(db, key, org_id).await?;
     let forged = checkpoints.iter().find(|c| !c.authentic).map(|c| c.seq);
     let anchors: BTreeMap<i64, String> = checkpoints
@@ -69,6 +70,12 @@ pub async fn verify<C: ConnectionTrait>(db: &C, key: &VerifyingKey, org_id: Uuid
         .filter(|c| c.authentic)
         .map(|c| (c.seq, c.hash))
         .collect();
+    // Read before the walk, which then meets every event up to it: appends
+    // meanwhile cannot look like events gone missing.
+    let recorded_head = audit_heads::Entity::find_by_id(org_id)
+        .one(db)
+        .await?
+        .map_or(0, |h| h.seq);
     let walked = walk(db, org_id, &anchors).await?;
     let mut first_bad = forged;
     let mut note = |seq: i64| first_bad = Some(first_bad.map_or(seq, |bad| bad.min(seq)));
@@ -76,10 +83,6 @@ pub async fn verify<C: ConnectionTrait>(db: &C, key: &VerifyingKey, org_id: Uuid
         Verification::Broken { first_bad_seq } => note(*first_bad_seq),
         Verification::Intact { head, .. } => {
             let last = head.as_ref().map_or(0, |(seq, _)| *seq);
-            let recorded_head = audit_heads::Entity::find_by_id(org_id)
-                .one(db)
-                .await?
-                .map_or(0, |h| h.seq);
             let last_signed = anchors.keys().next_back().copied().unwrap_or(0);
             if recorded_head > last || last_signed > last {
                 // Events the org once had are gone from the end of its chain.
@@ -108,13 +111,10 @@ pub async fn verify_all(state: &AppState, slug: Option<&str>) -> AppResult<Vec<(
     Ok(chains)
 }
 
-/// Walks the stored events in `seq` order. Hashing is the costly part and each
-/// event's hash depends only on the event, so a page is hashed on every core
-/// while the next one is read; the links are then checked in order. Pages are
-/// read packed (see [`packed`]); what does not unpack is read again as models
-/// and hashed the ordinary way.
-async fn walk<C: ConnectionTrait>(
-    db: &C,
+/// Walks the stored events in `seq` order, checking each one's links; their
+/// hashes are recomputed ahead, on every core (see [`checking`]).
+async fn walk(
+    db: &DatabaseConnection,
     org_id: Uuid,
     anchors: &BTreeMap<i64, String>,
 ) -> AppResult<Verification> {
@@ -123,121 +123,73 @@ async fn walk<C: ConnectionTrait>(
         last: None,
         events: 0,
     };
-    let mut after = 0;
-    let mut pending: Option<Pending> = None;
-    loop {
-        let next = match packed::page(db, org_id, after, PAGE).await {
-            Ok(Some(page)) => {
-                let (first_after, last_seq) = (after, page.last_seq);
-                after = last_seq;
-                Some(Pending::Hashing {
-                    after: first_after,
-                    last_seq,
-                    hashes: tokio::task::spawn_blocking(move || check_hashes(&page)),
-                })
+    let mut pages = Pages::open(db, org_id);
+    while let Some(page) = pages.next().await? {
+        for mut event in page {
+            if event.hash_ok.is_none() {
+                event = check_one(db, org_id, event.seq).await?;
             }
-            Ok(None) => None,
-            // The database could not pack the page (e.g. metadata that is not JSON).
-            Err(_) => {
-                let checked = check_models(db, org_id, after).await?;
-                after = checked.last().map_or(after, |c| c.seq);
-                (!checked.is_empty()).then_some(Pending::Checked(checked))
+            let seq = event.seq;
+            if !walk.step(event) {
+                return Ok(Verification::Broken { first_bad_seq: seq });
             }
-        };
-        if let Some(page) = pending.take() {
-            for mut event in page.settle(db, org_id).await? {
-                if event.hash_ok.is_none() {
-                    event = check_one(db, org_id, event.seq).await?;
-                }
-                if !walk.step(&event) {
-                    return Ok(Verification::Broken {
-                        first_bad_seq: event.seq,
-                    });
-                }
-            }
-        }
-        match next {
-            Some(page) => pending = Some(page),
-            None => return Ok(walk.finish()),
         }
     }
+    Ok(walk.finish())
 }
 
-/// A page read but not yet walked.
-enum Pending {
-    /// Being hashed; the events after `after` up to `last_seq`, to read again
-    /// as models if the page does not split into events.
-    Hashing {
+/// Where the walk's events come from.
+enum Pages<'a> {
+    /// Copied out of the database by a reader of its own, and checked ahead.
+    Copied(checking::Batches),
+    /// Read as models, a page at a time: an in-memory SQLite database, which
+    /// no second connection can open (and which holds little).
+    Models {
+        db: &'a DatabaseConnection,
+        org_id: Uuid,
         after: i64,
-        last_seq: i64,
-        hashes: tokio::task::JoinHandle<Option<Vec<Checked>>>,
     },
-    /// Already checked (read as models).
-    Checked(Vec<Checked>),
 }
 
-impl Pending {
-    /// The page's events, checked.
-    async fn settle<C: ConnectionTrait>(self, db: &C, org_id: Uuid) -> AppResult<Vec<Checked>> {
+impl<'a> Pages<'a> {
+    fn open(db: &'a DatabaseConnection, org_id: Uuid) -> Self {
+        if db.get_database_backend() == DbBackend::Postgres {
+            let pool = db.get_postgres_connection_pool().clone();
+            return Pages::Copied(pg_reader::stream(pool, org_id));
+        }
+        match sqlite_reader::file_of(db) {
+            Some(file) => Pages::Copied(sqlite_reader::stream(file, org_id)),
+            None => Pages::Models { db, org_id, after: 0 },
+        }
+    }
+
+    async fn next(&mut self) -> AppResult<Option<Vec<Checked>>> {
         match self {
-            Pending::Checked(checked) => Ok(checked),
-            Pending::Hashing {
-                after,
-                last_seq,
-                hashes,
-            } => match hashes.await.map_err(AppError::internal)? {
-                Some(checked) => Ok(checked),
-                None => Ok(check_models(db, org_id, after)
-                    .await?
-                    .into_iter()
-                    .take_while(|c| c.seq <= last_seq)
-                    .collect()),
+            Pages::Copied(batches) => match batches.recv_async().await {
+                // The reader is done.
+                Err(_) => Ok(None),
+                Ok(batch) => batch?
+                    .recv_async()
+                    .await
+                    .map(Some)
+                    .map_err(|_| AppError::internal("checking audit events failed")),
             },
+            Pages::Models { db, org_id, after } => {
+                let checked = check_models(*db, *org_id, *after).await?;
+                *after = checked.last().map_or(*after, |c| c.seq);
+                Ok((!checked.is_empty()).then_some(checked))
+            }
         }
     }
 }
 
 /// A stored event's place in the chain, and whether its hash is right.
-struct Checked {
-    seq: i64,
-    prev_hash: String,
-    hash: String,
-    /// `None`: not decided from the packed form; the model decides.
-    hash_ok: Option<bool>,
-}
-
-/// Recomputes each packed event's hash, on as many threads as there are
-/// cores; `None` when the page does not split into events.
-fn check_hashes(page: &packed::Page) -> Option<Vec<Checked>> {
-    let events = page.events().ok()?;
-    let one = |packed: &serde_json::value::RawValue| match packed::unpack(packed.get()) {
-        Ok(unpacked) => Some(Checked {
-            seq: unpacked.seq,
-            hash_ok: Some(unpacked.recomputed == unpacked.hash),
-            prev_hash: unpacked.prev_hash,
-            hash: unpacked.hash,
-        }),
-        Err(seq) => Some(Checked {
-            seq: seq?,
-            prev_hash: String::new(),
-            hash: String::new(),
-            hash_ok: None,
-        }),
-    };
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let chunk = events.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = events
-            .chunks(chunk)
-            .map(|chunk| scope.spawn(move || chunk.iter().map(|e| one(e)).collect::<Option<Vec<_>>>()))
-            .collect();
-        let mut all = Vec::with_capacity(events.len());
-        for worker in workers {
-            // A worker only panics if hashing does: the page is then read the ordinary way.
-            all.extend(worker.join().ok()??);
-        }
-        Some(all)
-    })
+pub(super) struct Checked {
+    pub seq: i64,
+    pub prev_hash: String,
+    pub hash: String,
+    /// `None`: not decided from the copied row; the model decides.
+    pub hash_ok: Option<bool>,
 }
 
 /// A page read as models and hashed as [`AuditEvent`](attest_shared::audit::AuditEvent)s.
@@ -286,7 +238,7 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     /// Takes the next stored event; false if it breaks the chain.
-    fn step(&mut self, event: &Checked) -> bool {
+    fn step(&mut self, event: Checked) -> bool {
         let follows = match &self.last {
             Some((seq, hash)) => event.seq == seq + 1 && event.prev_hash == *hash,
             // An org's chain starts from genesis, or, once retention removed
@@ -302,7 +254,7 @@ impl Walk<'_> {
             return false;
         }
         self.events += 1;
-        self.last = Some((event.seq, event.hash.clone()));
+        self.last = Some((event.seq, event.hash));
         true
     }
 
@@ -310,6 +262,93 @@ impl Walk<'_> {
         Verification::Intact {
             events: self.events,
             head: self.last,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use attest_shared::audit::ActorKind;
+    use sea_orm::{ActiveModelTrait as _, TransactionTrait as _};
+
+    use super::*;
+    use crate::{
+        audit::{self, checkpoint::CheckpointKey, Action, Record, Source},
+        crypto::ServerKey,
+        store, tenancy,
+    };
+
+    /// A migrated database with one org whose chain holds `events` events.
+    async fn chain(url: &str, events: u64) -> (DatabaseConnection, Uuid) {
+        let db = store::connect(&store::StoreConfig::new(url)).await.unwrap();
+        store::migrations::up(&db).await.unwrap();
+        let org_id = tenancy::orgs::new_row("acme", "Acme".into())
+            .insert(&db)
+            .await
+            .unwrap()
+            .id;
+        audit::start_chain(&db, org_id).await.unwrap();
+        let mut source = Source::system();
+        source.actor.kind = ActorKind::User;
+        source.actor.display = "ada \"the first\" <ada@example.com>".into();
+        for n in 0..events {
+            let txn = db.begin().await.unwrap();
+            audit::append(&txn, org_id, &source, Record::of(Action::RoleCreated, "role", n))
+                .await
+                .unwrap();
+            txn.commit().await.unwrap();
+        }
+        (db, org_id)
+    }
+
+    async fn edit(db: &DatabaseConnection, seq: i64, assignment: &str) {
+        db.execute_unprepared("DROP TRIGGER IF EXISTS audit_events_no_update")
+            .await
+            .unwrap();
+        db.execute_unprepared(&format!("UPDATE audit_events SET {assignment} WHERE seq = {seq}"))
+            .await
+            .unwrap();
+    }
+
+    /// The file's own reader and the models (all an in-memory database has)
+    /// agree, the model deciding what the reader does not make out.
+    #[tokio::test]
+    async fn both_sqlite_readers_find_the_same_first_bad_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = format!("sqlite://{}?mode=rwc", dir.path().join("attest.db").display());
+        let key = CheckpointKey::derive(&ServerKey::new(vec![7; 32])).public();
+        for (url, own_reader) in [(file.as_str(), true), ("sqlite::memory:", false)] {
+            // More events than one batch holds.
+            let (db, org_id) = chain(url, 2_100).await;
+            assert_eq!(sqlite_reader::file_of(&db).is_some(), own_reader, "{url}");
+            let intact = verify(&db, &key, org_id).await.unwrap();
+            assert!(
+                matches!(
+                    &intact,
+                    Verification::Intact {
+                        events: 2_100,
+                        head: Some((2_100, _))
+                    }
+                ),
+                "{url}: {intact:?}"
+            );
+
+            // Not RFC 3339, which only the model reads: the same instant, still intact.
+            edit(
+                &db,
+                1_321,
+                "occurred_at = replace(substr(occurred_at, 1, 26), 'T', ' ')",
+            )
+            .await;
+            assert_eq!(verify(&db, &key, org_id).await.unwrap(), intact, "{url}");
+
+            edit(&db, 2_050, "target_id = 'r-forged'").await;
+            edit(&db, 2_090, "ip = '198.51.100.9'").await;
+            assert_eq!(
+                verify(&db, &key, org_id).await.unwrap(),
+                Verification::Broken { first_bad_seq: 2_050 },
+                "{url}"
+            );
         }
     }
 }

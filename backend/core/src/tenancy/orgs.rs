@@ -67,6 +67,23 @@ pub fn require_operator(actor: &Actor) -> AppResult<()> {
     }
 }
 
+/// The row of a new org: live, at version 1, keeping its audit trail for
+/// the default retention. Its chain is started in the same transaction.
+pub fn new_row(slug: &str, name: String) -> orgs::ActiveModel {
+    let now = clock::now();
+    orgs::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        slug: Set(slug.to_owned()),
+        name: Set(name),
+        version: Set(1),
+        policy_version: Set(0),
+        audit_retention_days: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    }
+}
+
 /// Creates an org (operators only); the creator becomes its owner.
 pub async fn create(state: &AppState, actor: &Actor, slug: &str, name: &str) -> AppResult<orgs::Model> {
     require_operator(actor)?;
@@ -84,21 +101,8 @@ pub async fn create(state: &AppState, actor: &Actor, slug: &str, name: &str) -> 
         ));
     }
 
-    let now = clock::now();
     let txn = state.begin().await?;
-    let org = orgs::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        slug: Set(slug.to_owned()),
-        name: Set(name),
-        version: Set(1),
-        policy_version: Set(0),
-        audit_retention_days: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        deleted_at: Set(None),
-    }
-    .insert(&txn)
-    .await?;
+    let org = new_row(slug, name).insert(&txn).await?;
     audit::start_chain(&txn, org.id).await?;
     super::members::admit(&txn, org.id, actor.user_id(), &[roles::OWNER.to_owned()]).await?;
     let facts = Facts {

@@ -108,25 +108,6 @@ enum Format {
     Csv,
 }
 
-const CSV_COLUMNS: [&str; 16] = [
-    "id",
-    "seq",
-    "occurred_at",
-    "actor_type",
-    "actor_id",
-    "actor_display",
-    "action",
-    "target_type",
-    "target_id",
-    "outcome",
-    "request_id",
-    "ip",
-    "user_agent",
-    "metadata",
-    "prev_hash",
-    "hash",
-];
-
 impl Format {
     fn parse(name: Option<&str>) -> Result<Format, AppError> {
         match name.unwrap_or("jsonl") {
@@ -157,7 +138,7 @@ impl Format {
     fn preamble(self) -> Bytes {
         match self {
             Format::Jsonl => Bytes::new(),
-            Format::Csv => Bytes::from(format!("{}\r\n", CSV_COLUMNS.join(","))),
+            Format::Csv => Bytes::from(format!("{}\r\n", audit::EVENT_COLUMNS.join(","))),
         }
     }
 
