@@ -67,12 +67,7 @@ pub fn canonical_bytes(event: &AuditEvent) -> AppResult<Vec<u8>> {
 
 /// What `event.hash` must be.
 pub fn hash(event: &AuditEvent) -> AppResult<String> {
-    hash_of(&Members::from(event))
-}
-
-/// The hash of an event given by its members.
-pub fn hash_of(members: &Members<'_>) -> AppResult<String> {
-    Ok(crypto::sha256_hex(&canonical(members)?))
+    Ok(crypto::sha256_hex(&canonical(&Members::from(event))?))
 }
 
 /// Whether `hash` is the hash of the event given by its members; without

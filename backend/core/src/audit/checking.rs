@@ -18,13 +18,13 @@ use uuid::Uuid;
 use super::{
     chain::{self, Members},
     verify::Checked,
+    EVENT_COLUMNS,
 };
 use crate::{AppError, AppResult};
 
-/// The columns a reader copies, in this order.
-pub const COLUMNS: [&str; 16] = super::EVENT_COLUMNS;
 /// The places of `seq`, which a reader hands over as a number, and of
-/// `occurred_at`, which it may hand over as a [`Cell::Time`].
+/// `occurred_at`, which it may hand over as a [`Cell::Time`], in the
+/// [`EVENT_COLUMNS`] a reader copies.
 pub const SEQ: usize = 1;
 pub const OCCURRED_AT: usize = 2;
 
@@ -67,7 +67,7 @@ pub struct Batch {
 
 struct Row {
     seq: i64,
-    cells: [Cell; COLUMNS.len()],
+    cells: [Cell; EVENT_COLUMNS.len()],
 }
 
 impl Batch {
@@ -93,9 +93,9 @@ impl Batch {
         Cell::Bytes(start..self.bytes.len())
     }
 
-    /// Adds a row: its `seq` and its values in [`COLUMNS`] order (the one
+    /// Adds a row: its `seq` and its values in [`EVENT_COLUMNS`] order (the one
     /// at [`SEQ`] is not read).
-    pub fn push(&mut self, seq: i64, cells: [Cell; COLUMNS.len()]) {
+    pub fn push(&mut self, seq: i64, cells: [Cell; EVENT_COLUMNS.len()]) {
         self.rows.push(Row { seq, cells });
     }
 
@@ -135,7 +135,7 @@ impl Batch {
                 .ok()?
                 .to_utc(),
         };
-        // The numbers are places in `COLUMNS`.
+        // The numbers are places in `EVENT_COLUMNS`.
         let metadata: serde_json::Value = serde_json::from_str(required(13)?).ok()?;
         let members = Members {
             seq: row.seq,

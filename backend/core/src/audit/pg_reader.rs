@@ -14,7 +14,10 @@ use futures_util::StreamExt as _;
 use sea_orm::sqlx::{postgres::PgPoolCopyExt as _, PgPool};
 use uuid::Uuid;
 
-use super::checking::{self, Batch, Batches, Cell, Checkers, Checking, BATCH, COLUMNS, OCCURRED_AT, SEQ};
+use super::{
+    checking::{self, Batch, Batches, Cell, Checkers, Checking, BATCH, OCCURRED_AT, SEQ},
+    EVENT_COLUMNS,
+};
 use crate::{AppError, AppResult};
 
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
@@ -39,7 +42,7 @@ async fn read(pool: &PgPool, org_id: Uuid, batches: &flume::Sender<AppResult<Che
     let statement = format!(
         "COPY (SELECT {} FROM audit_events WHERE org_id = '{org_id}' ORDER BY seq) \
          TO STDOUT (FORMAT binary)",
-        COLUMNS.join(", ")
+        EVENT_COLUMNS.join(", ")
     );
     let mut copy = pool.copy_out_raw(&statement).await.map_err(AppError::internal)?;
     let checkers = Checkers::start();
@@ -121,10 +124,10 @@ impl CopyRows {
             self.ended = true;
             return Ok(false);
         }
-        if usize::try_from(fields).ok() != Some(COLUMNS.len()) {
+        if usize::try_from(fields).ok() != Some(EVENT_COLUMNS.len()) {
             return Err(malformed());
         }
-        let mut values: [Option<&[u8]>; COLUMNS.len()] = [None; COLUMNS.len()];
+        let mut values: [Option<&[u8]>; EVENT_COLUMNS.len()] = [None; EVENT_COLUMNS.len()];
         for value in &mut values {
             let Some(length) = cursor.int() else {
                 return Ok(false);
@@ -141,7 +144,7 @@ impl CopyRows {
             .and_then(|bytes| bytes.try_into().ok())
             .map(i64::from_be_bytes)
             .ok_or_else(malformed)?;
-        let mut cells: [Cell; COLUMNS.len()] = Default::default();
+        let mut cells: [Cell; EVENT_COLUMNS.len()] = Default::default();
         for (i, (cell, value)) in cells.iter_mut().zip(values).enumerate() {
             *cell = match value {
                 None => Cell::Null,
@@ -203,7 +206,7 @@ mod tests {
         data.extend_from_slice(b"ext");
         for (seq, micros, actor_id) in rows {
             data.extend_from_slice(&16_i16.to_be_bytes());
-            for (i, column) in COLUMNS.iter().enumerate() {
+            for (i, column) in EVENT_COLUMNS.iter().enumerate() {
                 let value: Option<Vec<u8>> = match i {
                     SEQ => Some(seq.to_be_bytes().to_vec()),
                     OCCURRED_AT => Some(micros.to_be_bytes().to_vec()),

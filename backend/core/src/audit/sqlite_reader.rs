@@ -13,7 +13,10 @@ use rusqlite::{types::ValueRef, Connection, OpenFlags};
 use sea_orm::{ConnectionTrait as _, DatabaseConnection, DbBackend};
 use uuid::Uuid;
 
-use super::checking::{self, Batch, Batches, Cell, Checkers, Checking, BATCH, COLUMNS, SEQ};
+use super::{
+    checking::{self, Batch, Batches, Cell, Checkers, Checking, BATCH, SEQ},
+    EVENT_COLUMNS,
+};
 use crate::{AppError, AppResult};
 
 /// The file behind `db`, when it is SQLite stored in a file.
@@ -53,7 +56,7 @@ fn read(path: &Path, org_id: Uuid, batches: &flume::Sender<AppResult<Checking>>)
         .map_err(AppError::internal)?;
     let query = format!(
         "SELECT {} FROM audit_events WHERE org_id = ?1 ORDER BY seq",
-        COLUMNS.join(", ")
+        EVENT_COLUMNS.join(", ")
     );
     let mut statement = connection.prepare(&query).map_err(AppError::internal)?;
     let mut rows = statement
@@ -74,7 +77,7 @@ fn next_batch(rows: &mut rusqlite::Rows<'_>) -> AppResult<Batch> {
         let Some(row) = rows.next().map_err(AppError::internal)? else {
             break;
         };
-        let mut cells: [Cell; COLUMNS.len()] = Default::default();
+        let mut cells: [Cell; EVENT_COLUMNS.len()] = Default::default();
         for (i, cell) in cells.iter_mut().enumerate().filter(|(i, _)| *i != SEQ) {
             *cell = match row.get_ref(i).map_err(AppError::internal)? {
                 ValueRef::Null => Cell::Null,

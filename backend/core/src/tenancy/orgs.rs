@@ -68,7 +68,7 @@ pub fn require_operator(actor: &Actor) -> AppResult<()> {
 }
 
 /// The row of a new org: live, at version 1, keeping its audit trail for
-/// the default retention. Its chain is started in the same transaction.
+/// the default retention. Insert it with [`audit::start_chain`], in one transaction.
 pub fn new_row(slug: &str, name: String) -> orgs::ActiveModel {
     let now = clock::now();
     orgs::ActiveModel {
