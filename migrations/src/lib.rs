@@ -12,6 +12,7 @@ mod m20261124_000004_audit;
 mod m20261204_000005_sso;
 mod m20261204_000006_partner_api;
 mod m20261204_000007_idempotency_claims;
+mod m20261206_000008_sso_domain_proof;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000005_sso::Migration),
             Box::new(m20261204_000006_partner_api::Migration),
             Box::new(m20261204_000007_idempotency_claims::Migration),
+            Box::new(m20261206_000008_sso_domain_proof::Migration),
         ]
     }
 }

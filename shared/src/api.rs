@@ -383,6 +383,97 @@ pub struct SsoRealm {
     pub sso: bool,
 }
 
+/// One of an org's SSO email domains (`GET /api/v1/orgs/{org}/sso/domains`):
+/// `pending` until proven, `verified` once the TXT record (or an operator)
+/// proved it, `suspended` when a later check no longer found the record.
+/// Only a verified domain routes sign-ins and vouches for emails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SsoDomain {
+    #[cfg_attr(feature = "openapi", schema(example = "acme.example"))]
+    pub domain: String,
+    #[cfg_attr(feature = "openapi", schema(example = "pending"))]
+    pub state: String,
+    /// Where the TXT record goes: `_attest-challenge.<domain>`.
+    #[cfg_attr(feature = "openapi", schema(example = "_attest-challenge.acme.example"))]
+    pub txt_name: String,
+    /// What it must say: `attest-verification=<random>`.
+    pub txt_value: String,
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/v1/orgs/{org}/sso/domains/{domain}/verify`: `dns` looks the TXT
+/// record up; `operator` (platform operators only) vouches for the domain.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct VerifySsoDomain {
+    #[cfg_attr(feature = "openapi", schema(example = "dns"))]
+    pub method: String,
+}
+
+/// `POST /api/v1/me/password`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current: String,
+    pub new: String,
+}
+
+/// `POST /auth/password-reset`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    #[cfg_attr(feature = "openapi", schema(example = "ada@example.com"))]
+    pub email: String,
+}
+
+/// `POST /auth/password-reset/confirm`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirm {
+    pub token: String,
+    pub password: String,
+}
+
+/// `POST /api/v1/me/identities`: link an organization's IdP identity to my
+/// account. The current password (and TOTP code, when on) proves it is me; an
+/// account without a password proves it by a sign-in through one of its linked
+/// identities in the last ten minutes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LinkIdentity {
+    /// The org whose IdP to link (slug or id).
+    pub org: String,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub totp: Option<String>,
+    #[serde(default)]
+    pub return_to: Option<String>,
+}
+
+/// Where to send the browser to finish linking at the IdP.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LinkStarted {
+    pub redirect: String,
+}
+
+/// An IdP identity linked to my account (`GET /api/v1/me/identities`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LinkedIdentity {
+    pub issuer: String,
+    pub org: OrgRef,
+    pub created_at: DateTime<Utc>,
+    pub last_signed_in_at: DateTime<Utc>,
+}
+
 /// `POST /api/v1/orgs/{org}/api-keys`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 pub enum ErrorKind {
     BadRequest,
     ValidationFailed,
+    /// Well-formed, but what it asks for cannot be done as things stand (a
+    /// domain's TXT record is not there yet): `422` with `validation_failed`.
+    Unprocessable,
     Unauthenticated,
     InvalidCredentials,
     Forbidden,
@@ -26,9 +29,10 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, for exhaustive tests and documentation.
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::BadRequest,
         ErrorKind::ValidationFailed,
+        ErrorKind::Unprocessable,
         ErrorKind::Unauthenticated,
         ErrorKind::InvalidCredentials,
         ErrorKind::Forbidden,
@@ -51,7 +55,7 @@ impl ErrorKind {
     pub const fn code(self) -> &'static str {
         match self {
             ErrorKind::BadRequest | ErrorKind::MethodNotAllowed => "bad_request",
-            ErrorKind::ValidationFailed => "validation_failed",
+            ErrorKind::ValidationFailed | ErrorKind::Unprocessable => "validation_failed",
             ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::InvalidCredentials => "invalid_credentials",
             ErrorKind::Forbidden => "forbidden",
@@ -79,6 +83,7 @@ impl ErrorKind {
             ErrorKind::PreconditionFailed => 412,
             ErrorKind::PayloadTooLarge => 413,
             ErrorKind::UnsupportedMediaType => 415,
+            ErrorKind::Unprocessable => 422,
             ErrorKind::PreconditionRequired => 428,
             ErrorKind::RateLimited => 429,
             ErrorKind::Internal => 500,
@@ -91,6 +96,7 @@ impl ErrorKind {
         match self {
             ErrorKind::BadRequest => "Bad request",
             ErrorKind::ValidationFailed => "Validation failed",
+            ErrorKind::Unprocessable => "Unprocessable content",
             ErrorKind::Unauthenticated => "Authentication required",
             ErrorKind::InvalidCredentials => "Invalid credentials",
             ErrorKind::Forbidden => "Forbidden",

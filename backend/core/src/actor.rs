@@ -9,7 +9,12 @@ use crate::store::entities::users;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
     /// A browser session (cookie); unsafe requests also passed the CSRF check.
-    Session { session_id: Uuid },
+    /// A session opened through an org's IdP remembers its issuer: it reaches
+    /// only the orgs that sign in with that IdP (see [`crate::authz::scope`]).
+    Session {
+        session_id: Uuid,
+        idp_issuer: Option<String>,
+    },
     /// An org API key, acting for its creator within its org and permissions.
     ApiKey(KeyGrant),
 }
@@ -68,14 +73,24 @@ impl Actor {
         self.user.id
     }
 
-    /// Operators act as operators only in person: their API keys are org keys.
+    /// Operators act as operators only in person, signed in with their own
+    /// password: their API keys are org keys, and no org's IdP confers
+    /// platform powers.
     pub fn is_operator(&self) -> bool {
-        self.user.is_operator && self.key().is_none()
+        self.user.is_operator && matches!(self.credential, Credential::Session { idp_issuer: None, .. })
     }
 
     pub fn session_id(&self) -> Option<Uuid> {
         match self.credential {
-            Credential::Session { session_id } => Some(session_id),
+            Credential::Session { session_id, .. } => Some(session_id),
+            Credential::ApiKey(_) => None,
+        }
+    }
+
+    /// The IdP that opened this session, when an org's SSO did.
+    pub fn idp_issuer(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::Session { idp_issuer, .. } => idp_issuer.as_deref(),
             Credential::ApiKey(_) => None,
         }
     }

@@ -17,6 +17,9 @@ pub struct CoreConfig {
     /// Development only: SSO issuers may be `http://` and on loopback or
     /// private addresses (a test IdP on this machine). Production refuses both.
     pub sso_allow_private_issuers: bool,
+    /// The DNS server SSO domain verification asks (`ATTEST_DNS_RESOLVER`);
+    /// `None` is the system resolver.
+    pub dns_resolver: Option<std::net::SocketAddr>,
 }
 
 impl Default for CoreConfig {
@@ -28,6 +31,7 @@ impl Default for CoreConfig {
             login_lockout: Duration::from_secs(900),
             public_url: "http://127.0.0.1:8080".into(),
             sso_allow_private_issuers: true,
+            dns_resolver: None,
         }
     }
 }

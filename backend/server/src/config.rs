@@ -68,6 +68,7 @@ const KEYS: &[Key] = &[
     key("tls_key_file", None, false),
     key("shutdown_timeout_seconds", Some("30"), false),
     key("request_timeout_seconds", Some("30"), false),
+    key("dns_resolver", None, false),
 ];
 
 const ENV_PREFIX: &str = "ATTEST_";
@@ -147,6 +148,8 @@ pub struct Settings {
     pub tls: Option<TlsFiles>,
     pub shutdown_timeout: Duration,
     pub request_timeout: Duration,
+    /// The DNS server SSO domain verification asks; `None`: the system's.
+    pub dns_resolver: Option<std::net::SocketAddr>,
 }
 
 impl Settings {
@@ -439,6 +442,14 @@ pub fn load(sources: &Sources) -> Result<Settings, Rejected> {
     let tls = parse_tls(&mut p);
     let shutdown_timeout = p.seconds("shutdown_timeout_seconds", 0);
     let request_timeout = p.seconds("request_timeout_seconds", 1);
+    let dns_resolver = p.parse(
+        "dns_resolver",
+        "a DNS server's host:port, such as 10.0.0.2:53",
+        |raw| {
+            use std::net::ToSocketAddrs as _;
+            raw.parse().ok().or_else(|| raw.to_socket_addrs().ok()?.next())
+        },
+    );
 
     let settings = (|| {
         Some(Settings {
@@ -467,6 +478,7 @@ pub fn load(sources: &Sources) -> Result<Settings, Rejected> {
             tls,
             shutdown_timeout: shutdown_timeout?,
             request_timeout: request_timeout?,
+            dns_resolver,
         })
     })();
 

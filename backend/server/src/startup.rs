@@ -59,6 +59,7 @@ impl Application {
         attest_core::audit::checkpoint::spawn_signer(state.clone());
         attest_core::audit::retention::spawn(state.clone());
         attest_core::idempotency::spawn_purger(state.clone());
+        attest_core::identity::sso::domains::spawn_rechecker(state.clone());
 
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -136,6 +137,7 @@ pub async fn open_state(settings: &Settings) -> anyhow::Result<AppState> {
         login_lockout: settings.login_lockout,
         public_url: settings.public_url.as_str().trim_end_matches('/').to_owned(),
         sso_allow_private_issuers: !settings.is_production(),
+        dns_resolver: settings.dns_resolver,
     };
     Ok(AppState::new(db, ServerKey::new(key.expose().clone()), config))
 }

@@ -47,6 +47,11 @@ pub struct Facts {
     pub jit_provisioning: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_role: Option<String>,
+    /// An SSO email domain, and how it was proven (`dns` or `operator`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification_method: Option<String>,
 }
 
 /// Why an action failed or was refused.
@@ -78,8 +83,15 @@ pub enum Reason {
     IdTokenNonce,
     IdTokenIssueTime,
     EmailUnverified,
-    /// The email is outside the org's claimed domains, so its IdP cannot vouch for it.
+    /// The email is outside the org's verified domains, so its IdP cannot vouch for it.
     DomainNotClaimed,
+    /// An account with the IdP's email exists but is not linked to this IdP, and
+    /// it belongs to other orgs (or is an operator): never attached silently.
+    AccountExists,
+    /// Linking: the IdP's identity is already linked to another account.
+    IdentityLinkedElsewhere,
+    /// A DNS-proven SSO domain's challenge record is gone.
+    DomainRecordMissing,
     NotAMember,
     MembershipRemoved,
     MembershipExpired,
@@ -203,6 +215,8 @@ mod tests {
                 email_domains: Some(vec![]),
                 jit_provisioning: Some(true),
                 default_role: Some(String::new()),
+                domain: Some(String::new()),
+                verification_method: Some(String::new()),
             },
             reason: Some(Reason::TotpInvalid),
             permission: Some(Permission::OrgRead),
@@ -218,7 +232,7 @@ mod tests {
         };
         let json = full.to_json();
         let names: Vec<&String> = json.as_object().unwrap().keys().collect();
-        assert_eq!(names.len(), 28, "every field is listed here: {names:?}");
+        assert_eq!(names.len(), 30, "every field is listed here: {names:?}");
         for name in names {
             for secret in ["password", "secret", "token", "key", "code", "hash", "cookie"] {
                 assert!(

@@ -17,7 +17,9 @@ use attest_shared::{
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use uuid::Uuid;
 
-use crate::{audit, clock, store::entities::orgs, Actor, AppError, AppResult, AppState, ErrorKind};
+use crate::{
+    audit, clock, identity::sso, store::entities::orgs, Actor, AppError, AppResult, AppState, ErrorKind,
+};
 
 /// The problem member naming the permission a `403` lacked.
 pub const DENIED_PERMISSION: &str = "permission";
@@ -85,16 +87,7 @@ impl OrgScope {
 /// orgs, platform operators see every org (read-only unless they are members),
 /// an API key sees its own org with what both it and its creator still hold.
 pub async fn scope(state: &AppState, actor: &Actor, org_ref: &str) -> AppResult<OrgScope> {
-    let by = match Uuid::parse_str(org_ref) {
-        Ok(id) => orgs::Column::Id.eq(id),
-        Err(_) => orgs::Column::Slug.eq(org_ref),
-    };
-    let org = orgs::Entity::find()
-        .filter(by)
-        .filter(orgs::Column::DeletedAt.is_null())
-        .one(&state.db)
-        .await?
-        .ok_or_else(AppError::not_found)?;
+    let org = find_org(state, org_ref).await?;
     let granted = match actor.key() {
         // Worked out when the key was authenticated, for this request.
         Some(key) if key.org_id == org.id => key.permissions,
@@ -110,11 +103,44 @@ pub async fn scope(state: &AppState, actor: &Actor, org_ref: &str) -> AppResult<
     if granted.is_empty() {
         return Err(AppError::not_found());
     }
+    if !reaches(state, actor, org.id).await? {
+        return Err(AppError::new(
+            ErrorKind::Unauthenticated,
+            "this session was opened through another organization's identity provider; sign in to this organization",
+        ));
+    }
     Ok(OrgScope {
         org,
         actor: actor.clone(),
         granted,
     })
+}
+
+/// The live org `org_ref` (an id or a slug) names, else `404`. Says nothing
+/// about who may see it: [`scope`] decides that.
+pub async fn find_org(state: &AppState, org_ref: &str) -> AppResult<orgs::Model> {
+    let by = match Uuid::parse_str(org_ref) {
+        Ok(id) => orgs::Column::Id.eq(id),
+        Err(_) => orgs::Column::Slug.eq(org_ref),
+    };
+    orgs::Entity::find()
+        .filter(by)
+        .filter(orgs::Column::DeletedAt.is_null())
+        .one(&state.db)
+        .await?
+        .ok_or_else(AppError::not_found)
+}
+
+/// Whether the actor's credential reaches the org at all. A session opened
+/// through an org's IdP reaches only the orgs that sign in with that same IdP:
+/// that IdP speaks for nobody's membership elsewhere, so the user's other orgs
+/// ask for their own sign-in. Password sessions and API keys reach every org
+/// they hold grants in.
+pub async fn reaches(state: &AppState, actor: &Actor, org_id: Uuid) -> AppResult<bool> {
+    match actor.idp_issuer() {
+        Some(issuer) => sso::settings::signs_in_with(state, org_id, issuer).await,
+        None => Ok(true),
+    }
 }
 
 /// What the user's live membership in `org` grants (nothing for non-members).

@@ -245,6 +245,18 @@ impl OrgGrants {
     pub fn of(&self, user_id: Uuid) -> PermissionSet {
         self.members.get(&user_id).copied().unwrap_or_default()
     }
+
+    /// The members who hold `permission` (say, the admins to tell about a change).
+    pub fn holding(&self, permission: Permission) -> Vec<Uuid> {
+        let mut holders: Vec<Uuid> = self
+            .members
+            .iter()
+            .filter(|(_, granted)| granted.contains(permission))
+            .map(|(user, _)| *user)
+            .collect();
+        holders.sort();
+        holders
+    }
 }
 
 #[cfg(test)]

@@ -77,16 +77,49 @@ pub async fn login(
         audit::append_for_user(&txn, user.id, &Source::user(&user, origin), record).await?;
         txn.commit().await?;
     }
-    Err(match failure {
-        // Only once the password is proven does the answer say a code is needed.
-        Failure::TotpRequired | Failure::WrongTotp => {
-            invalid_credentials().with_extension("totp_required", serde_json::Value::Bool(true))
+    Err(failure.answer())
+}
+
+/// Whether a re-authentication asks for the TOTP code too.
+#[derive(Debug, Clone, Copy)]
+pub enum SecondFactor<'a> {
+    /// The session already passed it (changing the password).
+    NotAsked,
+    /// Asked when the account has TOTP on (linking an identity).
+    WhenOn(Option<&'a str>),
+}
+
+/// Proves the signed-in user's credentials again before a sensitive change. A
+/// failure counts towards the lockout like a failed sign-in, and answers the
+/// same `invalid_credentials`.
+pub async fn reauthenticate(
+    state: &AppState,
+    user: user_entity::Model,
+    password: String,
+    second_factor: SecondFactor<'_>,
+    origin: &Origin,
+) -> AppResult<user_entity::Model> {
+    let password_ok = passwords::verify(password, user.password_hash.clone()).await?;
+    match confirm(state, user, password_ok, second_factor, origin).await? {
+        Ok(user) => Ok(user),
+        Err((_, failure)) => {
+            tracing::info!(reason = ?failure, "re-authentication refused");
+            Err(failure.answer())
         }
-        _ => invalid_credentials(),
-    })
+    }
 }
 
 impl Failure {
+    fn answer(self) -> AppError {
+        match self {
+            // Only once the password is proven does the answer say a code is needed.
+            Failure::TotpRequired | Failure::WrongTotp => {
+                invalid_credentials().with_extension("totp_required", serde_json::Value::Bool(true))
+            }
+            _ => invalid_credentials(),
+        }
+    }
+
     /// The reason a failed attempt is audited with (none: not audited as a failure).
     fn reason(self) -> Option<Reason> {
         match self {
@@ -115,32 +148,45 @@ async fn attempt(
     let Some(user) = user else {
         return Ok(Err((None, Failure::UnknownUser)));
     };
-    let now = clock::now();
     if user.disabled_at.is_some() {
         return Ok(Err((Some(user), Failure::Disabled)));
     }
-    if user.locked_until.is_some_and(|until| until > now) {
+    let totp = SecondFactor::WhenOn(credentials.totp.as_deref());
+    confirm(state, user, password_ok, totp, origin).await
+}
+
+/// Decides an attempt on a known, enabled account whose password was checked:
+/// the lockout, the second factor, and the failure count.
+async fn confirm(
+    state: &AppState,
+    user: user_entity::Model,
+    password_ok: bool,
+    second_factor: SecondFactor<'_>,
+    origin: &Origin,
+) -> AppResult<Result<user_entity::Model, Refused>> {
+    if user.locked_until.is_some_and(|until| until > clock::now()) {
         return Ok(Err((Some(user), Failure::Locked)));
     }
     if !password_ok {
         let failure = record_failure(state, &user, origin).await?;
         return Ok(Err((Some(user), failure)));
     }
-    let user = if totp::enabled(&user) {
-        let Some(code) = credentials.totp.as_deref().filter(|c| !c.trim().is_empty()) else {
-            return Ok(Err((Some(user), Failure::TotpRequired)));
-        };
-        let (ok, user) = totp::verify(state, user, code).await?;
-        if !ok {
-            let failure = match record_failure(state, &user, origin).await? {
-                Failure::LockedNow => Failure::LockedNow,
-                _ => Failure::WrongTotp,
+    let user = match second_factor {
+        SecondFactor::WhenOn(code) if totp::enabled(&user) => {
+            let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
+                return Ok(Err((Some(user), Failure::TotpRequired)));
             };
-            return Ok(Err((Some(user), failure)));
+            let (ok, user) = totp::verify(state, user, code).await?;
+            if !ok {
+                let failure = match record_failure(state, &user, origin).await? {
+                    Failure::LockedNow => Failure::LockedNow,
+                    _ => Failure::WrongTotp,
+                };
+                return Ok(Err((Some(user), failure)));
+            }
+            user
         }
-        user
-    } else {
-        user
+        _ => user,
     };
     let user = if user.failed_logins != 0 || user.locked_until.is_some() {
         let mut active: user_entity::ActiveModel = user.into();

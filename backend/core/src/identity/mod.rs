@@ -1,8 +1,10 @@
-//! Users, passwords, sign-in with lockout, org SSO, server-side sessions and
-//! org API keys.
+//! Users, passwords (change and reset), sign-in with lockout, org SSO,
+//! server-side sessions and org API keys.
 
 pub mod api_keys;
 pub mod login;
+pub mod password_change;
+pub mod password_reset;
 pub mod passwords;
 pub mod sessions;
 pub mod sso;

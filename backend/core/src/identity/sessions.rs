@@ -213,6 +213,19 @@ pub async fn revoke_all_of<C: sea_orm::ConnectionTrait>(db: &C, user_id: Uuid) -
     revoke_matching(db, Condition::all().add(sessions::Column::UserId.eq(user_id))).await
 }
 
+/// Revokes every live session of a user but `keep` (inside the caller's
+/// transaction); returns how many there were.
+pub async fn revoke_others_of<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+    keep: Uuid,
+) -> AppResult<u64> {
+    let which = Condition::all()
+        .add(sessions::Column::UserId.eq(user_id))
+        .add(sessions::Column::Id.ne(keep));
+    revoke_matching(db, which).await
+}
+
 /// Revokes the live sessions an IdP started (inside the caller's transaction):
 /// those of `user`, of the IdP's session `sid`, or both; returns how many.
 pub async fn revoke_from_idp<C: sea_orm::ConnectionTrait>(

@@ -53,7 +53,7 @@ pub async fn find_by_email_in<C: ConnectionTrait>(db: &C, email: &str) -> AppRes
 pub async fn create_operator(state: &AppState, email: &str, password: String) -> AppResult<users::Model> {
     let email = normalize_email(email);
     check_email(&email, "email")?;
-    passwords::check_policy(&password, "password")?;
+    passwords::check_policy(&password, "password", &[email.as_str()])?;
     if find_by_email(state, &email).await?.is_some() {
         return Err(AppError::new(
             ErrorKind::Conflict,

@@ -55,6 +55,59 @@ pub fn lockout_notice(to: &str, until: &str) -> Mail {
     }
 }
 
+/// The link that sets a new password (valid for `minutes`).
+pub fn password_reset(to: &str, reset_url: &str, minutes: u64) -> Mail {
+    let subject = "Reset your Attest password".to_owned();
+    let lines = [
+        "Someone asked to reset the password of your Attest account.".to_owned(),
+        format!(
+            "The link works once, for {minutes} minutes. If it was not you, ignore this mail: your password stays as it is."
+        ),
+    ];
+    Mail {
+        to: to.to_owned(),
+        text: format!(
+            "{}\n\nSet a new password here:\n{reset_url}\n\n{}\n",
+            lines[0], lines[1]
+        ),
+        html: html(&subject, &lines, Some(("Set a new password", reset_url))),
+        subject,
+    }
+}
+
+/// The notice that the account's password changed (`how`: changed or reset).
+pub fn password_changed(to: &str, how: &str) -> Mail {
+    let subject = "Your Attest password was changed".to_owned();
+    let lines = [
+        format!("The password of your Attest account was {how}, and your other sessions were signed out."),
+        "If this was not you, reset your password at once and tell your administrator.".to_owned(),
+    ];
+    Mail {
+        to: to.to_owned(),
+        text: format!("{}\n\n{}\n", lines[0], lines[1]),
+        html: html(&subject, &lines, None),
+        subject,
+    }
+}
+
+/// The notice to an org's admins that a domain stopped routing sign-ins.
+pub fn domain_suspended(to: &str, org_name: &str, domain: &str, txt_name: &str, settings_url: &str) -> Mail {
+    let subject = format!("{domain} no longer signs in to {org_name} with SSO");
+    let lines = [
+        format!(
+            "Attest checked the TXT record at {txt_name} that proves {org_name} owns {domain}, and it is gone. \
+             Sign-ins for {domain} no longer go to your identity provider."
+        ),
+        "Publish the record again, then verify the domain on the SSO settings page.".to_owned(),
+    ];
+    Mail {
+        to: to.to_owned(),
+        text: format!("{}\n\n{}\n{settings_url}\n", lines[0], lines[1]),
+        html: html(&subject, &lines, Some(("Open the SSO settings", settings_url))),
+        subject,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -248,7 +248,7 @@ pub async fn accept(
                     message: "is required to create your account".into(),
                 }])
             })?;
-            passwords::check_policy(&password, "password")?;
+            passwords::check_policy(&password, "password", &[invitation.email.as_str(), name])?;
             Some((name.to_owned(), passwords::hash(password).await?))
         }
     };

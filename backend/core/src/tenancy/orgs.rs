@@ -16,7 +16,7 @@ use sea_orm::sea_query::Expr;
 
 use crate::{
     audit::{self, Action, Facts, Metadata, Record, Source},
-    authz::OrgScope,
+    authz::{self, OrgScope},
     clock,
     precondition::{self, Expected},
     store::entities::{membership_roles, memberships, orgs},
@@ -228,7 +228,7 @@ pub fn spawn_purger(state: AppState) -> tokio::task::JoinHandle<()> {
 }
 
 /// The orgs the actor can see: all of them for operators, an API key's own org,
-/// else their memberships.
+/// else their memberships (those the session reaches: see [`crate::authz::reaches`]).
 pub async fn list_visible(state: &AppState, actor: &Actor) -> AppResult<Vec<orgs::Model>> {
     if let Some(key) = actor.key() {
         return Ok(orgs::Entity::find_by_id(key.org_id)
@@ -243,11 +243,13 @@ pub async fn list_visible(state: &AppState, actor: &Actor) -> AppResult<Vec<orgs
             .all(&state.db)
             .await?);
     }
-    Ok(memberships_of(state, actor.user_id())
-        .await?
-        .into_iter()
-        .map(|(org, _)| org)
-        .collect())
+    let mut visible = Vec::new();
+    for (org, _) in memberships_of(state, actor.user_id()).await? {
+        if authz::reaches(state, actor, org.id).await? {
+            visible.push(org);
+        }
+    }
+    Ok(visible)
 }
 
 /// The user's live memberships: each org with the user's role names, by slug.

@@ -73,7 +73,7 @@ pub async fn middleware(
         // Whose key space this is; a session's id, never its token.
         Ok(Some(actor)) => match actor.credential {
             Credential::ApiKey(grant) => format!("api_key:{}", grant.key_id),
-            Credential::Session { session_id } => format!("session:{session_id}"),
+            Credential::Session { session_id, .. } => format!("session:{session_id}"),
         },
         // Nobody to hold a key: the route is public.
         Ok(None) => return Ok(next.call(req).await?.map_into_boxed_body()),

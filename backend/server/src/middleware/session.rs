@@ -179,6 +179,7 @@ pub(super) async fn authenticate(req: &HttpRequest) -> Result<SignedIn, AppError
             user: session.user.clone(),
             credential: Credential::Session {
                 session_id: session.session.id,
+                idp_issuer: session.session.idp_issuer.clone(),
             },
             origin: origin(req),
         },

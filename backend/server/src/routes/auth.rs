@@ -4,11 +4,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use attest_core::{
     identity::{
         login::{self, Credentials},
-        sessions,
+        password_reset, sessions,
     },
     AppError, AppState, ErrorKind,
 };
-use attest_shared::api::{LoginRequest, LoginResponse, SessionStatus};
+use attest_shared::api::{
+    LoginRequest, LoginResponse, PasswordResetConfirm, PasswordResetRequest, SessionStatus,
+};
 use chrono::Utc;
 
 use crate::{
@@ -66,4 +68,28 @@ pub async fn session(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResu
         expires_at: signed_in.session.expires_at(&state).with_timezone(&Utc),
     };
     Ok(HttpResponse::Ok().json(status))
+}
+
+/// `POST /auth/password-reset`: `202`, whatever the address; the link, when
+/// the account exists and may use a password, is mailed afterwards.
+#[utoipa::path(post, path = "/auth/password-reset", tag = "sign-in", summary = "Ask for a password reset link (the same answer for any address)", request_body = PasswordResetRequest, responses((status = 202)))]
+pub async fn password_reset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ApiJson(body): ApiJson<PasswordResetRequest>,
+) -> ApiResult<HttpResponse> {
+    password_reset::request(&state, &body.email, &origin(&req))?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// `POST /auth/password-reset/confirm`: `204` once the password is set and
+/// every session revoked; `400` for a used, expired or unknown token.
+#[utoipa::path(post, path = "/auth/password-reset/confirm", tag = "sign-in", summary = "Set a new password with a mailed reset token (every session ends)", request_body = PasswordResetConfirm, responses((status = 204), (status = 400, description = "the token is unknown, used or expired, or the password too weak", body = crate::problem::Problem)))]
+pub async fn password_reset_confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ApiJson(body): ApiJson<PasswordResetConfirm>,
+) -> ApiResult<HttpResponse> {
+    password_reset::confirm(&state, &body.token, body.password, &origin(&req)).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

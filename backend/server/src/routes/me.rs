@@ -1,18 +1,26 @@
-//! `/api/v1/me`: the caller, their memberships and their sessions.
+//! `/api/v1/me`: the caller, their memberships, sessions, password, second
+//! factor and linked identities.
 
 use actix_web::{web, HttpResponse};
 use attest_core::{
     authz,
-    identity::{sessions, totp},
+    identity::{password_change, sessions, sso::linking, totp},
     tenancy::orgs,
     AppState,
 };
-use attest_shared::api::{Me, MembershipView, Page, RecoveryCodes, SessionView, TotpCode, TotpEnrolment};
+use attest_shared::api::{
+    ChangePassword, LinkIdentity, LinkStarted, LinkedIdentity, Me, MembershipView, Page, RecoveryCodes,
+    SessionView, TotpCode, TotpEnrolment,
+};
 use uuid::Uuid;
 
 use crate::{
     extract::ApiJson,
-    middleware::{caller::Caller, idempotency, session::SignedIn},
+    middleware::{
+        caller::Caller,
+        idempotency,
+        session::{SessionCookie, SignedIn},
+    },
     problem::ApiResult,
     views,
 };
@@ -108,4 +116,50 @@ pub async fn totp_disable(
 ) -> ApiResult<HttpResponse> {
     totp::disable(&state, &signed_in.actor, &body.code).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/v1/me/password`: `204`; every other session is revoked.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "me", summary = "Change my password (my other sessions end)", request_body = ChangePassword, responses((status = 204), (status = 401, description = "`current` is wrong", body = crate::problem::Problem)))]
+pub async fn change_password(
+    signed_in: SignedIn,
+    state: web::Data<AppState>,
+    ApiJson(body): ApiJson<ChangePassword>,
+) -> ApiResult<HttpResponse> {
+    password_change::change(&state, &signed_in.actor, body.current, body.new).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /api/v1/me/identities`.
+#[utoipa::path(get, path = "/api/v1/me/identities", tag = "me", summary = "The SSO identities linked to my account", responses((status = 200, body = Page<LinkedIdentity>)))]
+pub async fn list_identities(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let items = linking::list(&state, signed_in.actor.user_id())
+        .await?
+        .into_iter()
+        .map(|(identity, org)| LinkedIdentity {
+            issuer: identity.issuer,
+            org: views::org_ref(&org),
+            created_at: identity.created_at.to_utc(),
+            last_signed_in_at: identity.last_signed_in_at.to_utc(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Page::all(items)))
+}
+
+/// `POST /api/v1/me/identities`: proves the account, then answers where to
+/// send the browser (with the flow's cookie) to sign in at the org's IdP; the
+/// callback links the identity and returns to `return_to`.
+#[utoipa::path(post, path = "/api/v1/me/identities", tag = "me", summary = "Link an organization's SSO identity to my account (my current credentials first)", request_body = LinkIdentity, responses((status = 200, body = LinkStarted), (status = 401, description = "the credentials are wrong", body = crate::problem::Problem)))]
+pub async fn link_identity(
+    signed_in: SignedIn,
+    state: web::Data<AppState>,
+    cookie: web::Data<SessionCookie>,
+    ApiJson(body): ApiJson<LinkIdentity>,
+) -> ApiResult<HttpResponse> {
+    let started = linking::start(&state, &signed_in.actor, body).await?;
+    let response = HttpResponse::Ok()
+        .cookie(super::sso::flow_cookie(&cookie, &started.cookie))
+        .json(LinkStarted {
+            redirect: started.redirect,
+        });
+    Ok(idempotency::withhold(response))
 }

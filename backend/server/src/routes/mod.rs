@@ -122,6 +122,12 @@ pub fn table() -> Vec<RouteDef> {
         route(Method::POST, "/auth/invitations/accept", Public, |r| {
             r.to(invitations::accept)
         }),
+        route(Method::POST, "/auth/password-reset", Public, |r| {
+            r.to(auth::password_reset)
+        }),
+        route(Method::POST, "/auth/password-reset/confirm", Public, |r| {
+            r.to(auth::password_reset_confirm)
+        }),
         route(Method::GET, "/api/v1/me", Caller, |r| r.to(me::me)),
         route(Method::GET, "/api/v1/me/sessions", SignedIn, |r| {
             r.to(me::list_sessions)
@@ -137,6 +143,15 @@ pub fn table() -> Vec<RouteDef> {
         }),
         route(Method::POST, "/api/v1/me/totp/disable", SignedIn, |r| {
             r.to(me::totp_disable)
+        }),
+        route(Method::POST, "/api/v1/me/password", SignedIn, |r| {
+            r.to(me::change_password)
+        }),
+        route(Method::GET, "/api/v1/me/identities", SignedIn, |r| {
+            r.to(me::list_identities)
+        }),
+        route(Method::POST, "/api/v1/me/identities", SignedIn, |r| {
+            r.to(me::link_identity)
         }),
         route(Method::GET, "/api/v1/orgs", Caller, |r| r.to(orgs::list)),
         route(Method::POST, "/api/v1/orgs", Operator, |r| r.to(orgs::create)),
@@ -251,6 +266,18 @@ pub fn table() -> Vec<RouteDef> {
         route(Method::POST, "/api/v1/orgs/{org}/sso/test", Org(SsoManage), |r| {
             r.to(sso::test_connection)
         }),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/sso/domains",
+            Org(SsoManage),
+            |r| r.to(sso::list_domains),
+        ),
+        route(
+            Method::POST,
+            "/api/v1/orgs/{org}/sso/domains/{domain}/verify",
+            Org(SsoManage),
+            |r| r.to(sso::verify_domain),
+        ),
         route(
             Method::GET,
             "/api/v1/orgs/{org}/api-keys",

@@ -3,10 +3,16 @@
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use attest_core::{
-    identity::sso::{backchannel, settings, signin, SsoFailure},
+    identity::sso::{
+        backchannel, domains, settings,
+        signin::{self, Finished},
+        Purpose, SsoFailure,
+    },
     AppError, AppState, ErrorKind,
 };
-use attest_shared::api::{PutSsoSettings, SsoRealm, SsoSettings, SsoTestRequest, SsoTestResult};
+use attest_shared::api::{
+    Page, PutSsoSettings, SsoDomain, SsoRealm, SsoSettings, SsoTestRequest, SsoTestResult, VerifySsoDomain,
+};
 use serde::Deserialize;
 
 use crate::{
@@ -23,6 +29,8 @@ const FLOW_COOKIE: &str = "attest_sso";
 
 /// Where a refused sign-in lands: the console's sign-in page says why.
 const SIGN_IN_PAGE: &str = "/sign-in";
+/// Where a refused link lands: the console's account page says why.
+const ACCOUNT_PAGE: &str = "/account";
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -52,12 +60,17 @@ pub async fn start(
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, started.redirect))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .cookie(cookie.build(
-            FLOW_COOKIE,
-            &started.cookie,
-            i64::try_from(signin::FLOW_LIFETIME.as_secs()).unwrap_or(600),
-        ))
+        .cookie(flow_cookie(&cookie, &started.cookie))
         .finish())
+}
+
+/// The pre-auth cookie of a flow just begun.
+pub(crate) fn flow_cookie(cookie: &SessionCookie, value: &str) -> actix_web::cookie::Cookie<'static> {
+    cookie.build(
+        FLOW_COOKIE,
+        value,
+        i64::try_from(signin::FLOW_LIFETIME.as_secs()).unwrap_or(600),
+    )
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -75,7 +88,9 @@ pub async fn realm(state: web::Data<AppState>, query: web::Query<RealmQuery>) ->
 }
 
 /// `GET /auth/sso/callback`: signs in and `302`s to `return_to` with a fresh
-/// session cookie; a refusal `302`s to the sign-in page with `sso_error`.
+/// session cookie (or, for a link, back to `return_to` in the same session);
+/// a refusal `302`s to the sign-in page with `sso_error` (the account page
+/// with `link_error` for a link).
 #[utoipa::path(get, path = "/auth/sso/callback", tag = "sign-in", summary = "Where the IdP sends the browser back", params(("code" = Option<String>, Query), ("state" = Option<String>, Query), ("iss" = Option<String>, Query), ("error" = Option<String>, Query)), responses((status = 302, description = "to `return_to` signed in, or to the sign-in page with `sso_error`")))]
 pub async fn callback(
     req: HttpRequest,
@@ -86,8 +101,19 @@ pub async fn callback(
     let flow = cookie.read(&req, FLOW_COOKIE);
     let outcome = signin::finish(&state, flow.as_deref(), query.into_inner(), &origin(&req)).await;
     let (location, session) = match outcome {
-        Ok(signed_in) => (signed_in.return_to, Some(cookie.issue(&signed_in.session.token))),
-        Err(SsoFailure::Refused(reason)) => (format!("{SIGN_IN_PAGE}?sso_error={}", reason.code()), None),
+        Ok(Finished::SignedIn(signed_in)) => {
+            (signed_in.return_to, Some(cookie.issue(&signed_in.session.token)))
+        }
+        // Linking keeps the session the flow began in.
+        Ok(Finished::Linked { return_to }) => (return_to, None),
+        Err(SsoFailure::Refused { reason, purpose }) => {
+            let code = reason.code();
+            let page = match purpose {
+                Purpose::SignIn => format!("{SIGN_IN_PAGE}?sso_error={code}"),
+                Purpose::Link => format!("{ACCOUNT_PAGE}?link_error={code}"),
+            };
+            (page, None)
+        }
         Err(SsoFailure::Error(error)) => return Err(ApiError(error)),
     };
     let mut response = HttpResponse::Found();
@@ -172,4 +198,27 @@ pub async fn test_connection(
         },
     };
     Ok(HttpResponse::Ok().json(result))
+}
+
+/// `GET /api/v1/orgs/{org}/sso/domains`: every claimed domain, its state and
+/// the TXT record that proves it.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/sso/domains", tag = "sso", summary = "The organization's SSO email domains and how to prove them", responses((status = 200, body = Page<SsoDomain>)))]
+pub async fn list_domains(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let items = domains::list(&state, &org.scope).await?;
+    Ok(HttpResponse::Ok().json(Page::all(items)))
+}
+
+/// `POST /api/v1/orgs/{org}/sso/domains/{domain}/verify`: `200` with the
+/// verified domain; `422` saying what the lookup found instead.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/sso/domains/{domain}/verify", tag = "sso", summary = "Prove a domain: its TXT record (dns), or an operator's word (operator)", request_body = VerifySsoDomain, responses((status = 200, body = SsoDomain), (status = 422, description = "the challenge record was not found", body = crate::problem::Problem)))]
+pub async fn verify_domain(
+    org: InOrg,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    ApiJson(body): ApiJson<VerifySsoDomain>,
+) -> ApiResult<HttpResponse> {
+    let (_, domain) = path.into_inner();
+    let method = domains::Method::parse(&body.method)?;
+    let verified = domains::verify(&state, &org.scope, &domain, method).await?;
+    Ok(HttpResponse::Ok().json(verified))
 }

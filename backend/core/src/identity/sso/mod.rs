@@ -1,8 +1,12 @@
 //! Organization SSO over OpenID Connect: per-org provider settings, the
-//! sign-in flow, provisioning, and back-channel logout. See docs/sso.md.
+//! sign-in flow, proof of domain ownership, provisioning, linking an identity
+//! to an existing account, and back-channel logout. See docs/sso.md.
 
 pub mod backchannel;
+pub mod dns;
+pub mod domains;
 pub mod http;
+pub mod linking;
 pub mod providers;
 pub mod provisioning;
 pub mod settings;
@@ -12,11 +16,19 @@ pub use providers::Providers;
 
 use crate::{audit::Reason, AppError};
 
-/// Why an SSO sign-in did not happen: refused for a reason the user is told
-/// (and the org's audit trail records), or failed.
+/// What a trip to the IdP is for: signing in, or linking an identity to the
+/// signed-in account (see [`linking`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    SignIn,
+    Link,
+}
+
+/// Why an SSO flow did not finish: refused for a reason the user is told (and
+/// the org's audit trail records), or failed.
 #[derive(Debug)]
 pub enum SsoFailure {
-    Refused(Reason),
+    Refused { reason: Reason, purpose: Purpose },
     Error(AppError),
 }
 

@@ -1,20 +1,26 @@
 //! Who an IdP's verified identity is in Attest, and whether they may come in.
 //!
-//! An identity is its issuer and subject, never its email. The first time an
-//! identity signs in it is linked to a user by its verified email, but only
-//! for emails in the org's claimed domains: an org's IdP vouches for its own
-//! domains and nobody else's, so it can neither take over another org's
-//! member nor squat an address. Then: an existing member gets in; a pending
-//! invitation is accepted; with just-in-time provisioning on, a new member is
-//! created with the default role. A known identity whose membership was
-//! removed is refused. A sign-in that makes the user a member is still one
-//! audited action: its `auth.signed_in` event says how they joined
-//! (`joined_via`) and with which roles.
+//! An identity is its issuer and subject, never its email. An identity not yet
+//! linked is matched by its verified email, and only for emails in the org's
+//! *verified* domains: an org's IdP vouches for the domains it proved and
+//! nobody else's, so it cannot squat an address. Even then it never attaches
+//! an existing account that belongs anywhere but this org (or is an operator):
+//! that account's other orgs never trusted this IdP, so the sign-in is refused
+//! (`account_exists`) and the user links the identity from their account page
+//! with their own credentials ([`super::linking`]). Then: an existing member
+//! gets in; a pending invitation is accepted; with just-in-time provisioning
+//! on, a new member is created with the default role. A known identity whose
+//! membership was removed is refused. A sign-in that makes the user a member
+//! is still one audited action: its `auth.signed_in` event says how they
+//! joined (`joined_via`) and with which roles.
 
 use attest_shared::audit::{ActorKind, AuditActor, Outcome};
-use sea_orm::{ActiveModelTrait as _, EntityTrait as _, Set};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, Set,
+};
+use uuid::Uuid;
 
-use super::{settings::Provider, signin::Identity, SsoFailure};
+use super::{settings::Provider, signin::Identity, Purpose, SsoFailure};
 use crate::{
     actor::Origin,
     audit::{self, Action, Metadata, Reason, Record, Source},
@@ -37,18 +43,43 @@ pub async fn sign_in(
 ) -> Result<(user_entity::Model, NewSession), SsoFailure> {
     match admit(state, provider, &identity, origin).await? {
         Ok(signed_in) => Ok(signed_in),
-        Err(reason) => Err(refused(state, provider.org_id, Some(&identity), reason, origin).await),
+        Err(reason) => {
+            let refusal = Refusal::new(provider.org_id, Purpose::SignIn, reason);
+            Err(refused(state, refusal, Some(&identity), origin).await)
+        }
     }
 }
 
-/// Records a refused sign-in in the org's chain and says why.
+/// A flow refused in an org, for a reason.
+#[derive(Debug, Clone, Copy)]
+pub struct Refusal {
+    pub org_id: Uuid,
+    pub purpose: Purpose,
+    pub reason: Reason,
+}
+
+impl Refusal {
+    pub fn new(org_id: Uuid, purpose: Purpose, reason: Reason) -> Refusal {
+        Refusal {
+            org_id,
+            purpose,
+            reason,
+        }
+    }
+}
+
+/// Records a refused sign-in (or link) in the org's chain and says why.
 pub async fn refused(
     state: &AppState,
-    org_id: uuid::Uuid,
+    refusal: Refusal,
     identity: Option<&Identity>,
-    reason: Reason,
     origin: &Origin,
 ) -> SsoFailure {
+    let Refusal {
+        org_id,
+        purpose,
+        reason,
+    } = refusal;
     let source = Source {
         actor: AuditActor {
             kind: ActorKind::User,
@@ -59,7 +90,11 @@ pub async fn refused(
         },
         origin: origin.clone(),
     };
-    let record = Record::of(Action::SignedIn, "org", org_id)
+    let action = match purpose {
+        Purpose::SignIn => Action::SignedIn,
+        Purpose::Link => Action::IdentityLinked,
+    };
+    let record = Record::of(action, "org", org_id)
         .outcome(Outcome::Failure)
         .with(Metadata {
             reason: Some(reason),
@@ -76,8 +111,8 @@ pub async fn refused(
     if let Err(error) = recorded {
         return SsoFailure::Error(error);
     }
-    tracing::info!(?reason, %org_id, "SSO sign-in refused");
-    SsoFailure::Refused(reason)
+    tracing::info!(?reason, ?purpose, %org_id, "SSO flow refused");
+    SsoFailure::Refused { reason, purpose }
 }
 
 /// The signed-in user and session, or why not. Everything commits together:
@@ -114,6 +149,11 @@ async fn admit(
     }
     if user.as_ref().is_some_and(|u| u.disabled_at.is_some()) {
         return Ok(Err(Reason::AccountDisabled));
+    }
+    if let (None, Some(user)) = (&link, &user) {
+        if !belongs_to_org_alone(&txn, user, org_id).await? {
+            return Ok(Err(Reason::AccountExists));
+        }
     }
     let membership = match &user {
         Some(user) => {
@@ -195,6 +235,26 @@ async fn admit(
     audit::append(&txn, org_id, &Source::user(&user, origin), record).await?;
     txn.commit().await?;
     Ok(Ok((user, session)))
+}
+
+/// Whether the account is this org's alone: a member here and nowhere else,
+/// and no operator. Only such an account may be attached by the org's IdP.
+async fn belongs_to_org_alone<C: ConnectionTrait>(
+    db: &C,
+    user: &user_entity::Model,
+    org_id: Uuid,
+) -> AppResult<bool> {
+    if user.is_operator {
+        return Ok(false);
+    }
+    let orgs: Vec<Uuid> = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.org_id)
+        .collect();
+    Ok(!orgs.is_empty() && orgs.iter().all(|org| *org == org_id))
 }
 
 fn in_domains(email: &str, domains: &[String]) -> bool {

@@ -1,5 +1,6 @@
 //! An org's SSO settings: which OpenID provider its members sign in with, the
-//! email domains that route to it, and whether unknown users are provisioned.
+//! email domains it claims (which route to it once proven, see [`super::domains`]),
+//! and whether unknown users are provisioned.
 //! The client secret is sealed with a key derived from `ATTEST_SECRET_KEY` and
 //! never leaves the server. Saving fetches the issuer's discovery document, so
 //! a typo is refused at once rather than at the next sign-in.
@@ -11,17 +12,17 @@ use attest_shared::{
     roles,
 };
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
-    QueryOrder as _, Set,
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, Set,
 };
 use uuid::Uuid;
 
+use super::domains;
 use crate::{
     audit::{Action, Facts, Metadata, Record},
     authz::{roles as org_roles, OrgScope},
     clock,
     precondition::Expected,
-    store::entities::{sso_configs, sso_domains},
+    store::entities::sso_configs,
     AppError, AppResult, AppState, ErrorKind,
 };
 
@@ -42,6 +43,7 @@ pub struct Provider {
     pub client_secret: Option<String>,
     pub jit_provisioning: bool,
     pub default_role: String,
+    /// Its verified domains only: the emails its IdP may vouch for.
     pub email_domains: Vec<String>,
 }
 
@@ -75,19 +77,11 @@ pub async fn put(
     let current = sso_configs::Entity::find_by_id(scope.org_id()).one(&txn).await?;
     expected.check(current.as_ref().map_or(0, |c| c.version), "the SSO settings")?;
     let before_domains = domains_of(&txn, scope.org_id()).await?;
-    let taken = sso_domains::Entity::find()
-        .filter(sso_domains::Column::Domain.is_in(input.email_domains.clone()))
-        .filter(sso_domains::Column::OrgId.ne(scope.org_id()))
-        .all(&txn)
-        .await?;
+    let taken = domains::verified_elsewhere(&txn, scope.org_id(), &input.email_domains).await?;
     if !taken.is_empty() {
-        let names: Vec<String> = taken.into_iter().map(|d| d.domain).collect();
         return Err(AppError::new(
             ErrorKind::Conflict,
-            format!(
-                "another organization already signs in {} with SSO",
-                names.join(", ")
-            ),
+            format!("another organization has verified {}", taken.join(", ")),
         ));
     }
     let now = clock::now();
@@ -112,18 +106,7 @@ pub async fn put(
         Some(_) => saved.update(&txn).await?,
         None => saved.insert(&txn).await?,
     };
-    sso_domains::Entity::delete_many()
-        .filter(sso_domains::Column::OrgId.eq(scope.org_id()))
-        .exec(&txn)
-        .await?;
-    for domain in &input.email_domains {
-        sso_domains::ActiveModel {
-            domain: Set(domain.clone()),
-            org_id: Set(scope.org_id()),
-        }
-        .insert(&txn)
-        .await?;
-    }
+    domains::replace(&txn, scope.org_id(), &input.email_domains).await?;
     let metadata = Metadata::change(
         facts(current.as_ref(), &before_domains, &input.client_secret, false),
         facts(Some(&saved), &input.email_domains, &input.client_secret, true),
@@ -153,15 +136,21 @@ pub async fn test(state: &AppState, scope: &OrgScope, issuer: &str) -> AppResult
     })
 }
 
-/// The enabled provider of the org that claims `domain`.
+/// The enabled provider of the org that holds `domain` verified.
 pub async fn for_domain(state: &AppState, domain: &str) -> AppResult<Option<Provider>> {
-    let Some(claimed) = sso_domains::Entity::find_by_id(domain.to_ascii_lowercase())
+    match domains::verified_owner(&state.db, domain).await? {
+        Some(org_id) => for_org(state, org_id).await,
+        None => Ok(None),
+    }
+}
+
+/// Whether the org signs in with SSO through `issuer` (an SSO session reaches
+/// only such orgs).
+pub async fn signs_in_with(state: &AppState, org_id: Uuid, issuer: &str) -> AppResult<bool> {
+    Ok(sso_configs::Entity::find_by_id(org_id)
         .one(&state.db)
         .await?
-    else {
-        return Ok(None);
-    };
-    for_org(state, claimed.org_id).await
+        .is_some_and(|config| config.enabled && config.issuer == issuer))
 }
 
 /// The org's provider, when SSO is enabled for it.
@@ -201,9 +190,15 @@ async fn provider(state: &AppState, config: sso_configs::Model) -> AppResult<Pro
         ),
         None => None,
     };
+    let verified = domains::claims_of(&state.db, config.org_id)
+        .await?
+        .into_iter()
+        .filter(|claim| claim.state == domains::State::Verified.as_str())
+        .map(|claim| claim.domain)
+        .collect();
     Ok(Provider {
         org_id: config.org_id,
-        email_domains: domains_of(&state.db, config.org_id).await?,
+        email_domains: verified,
         issuer: config.issuer,
         client_id: config.client_id,
         client_secret,
@@ -212,14 +207,12 @@ async fn provider(state: &AppState, config: sso_configs::Model) -> AppResult<Pro
     })
 }
 
+/// The names of every domain the org claims, proven or not.
 async fn domains_of<C: ConnectionTrait>(db: &C, org_id: Uuid) -> AppResult<Vec<String>> {
-    Ok(sso_domains::Entity::find()
-        .filter(sso_domains::Column::OrgId.eq(org_id))
-        .order_by_asc(sso_domains::Column::Domain)
-        .all(db)
+    Ok(domains::claims_of(db, org_id)
         .await?
         .into_iter()
-        .map(|d| d.domain)
+        .map(|claim| claim.domain)
         .collect())
 }
 

@@ -19,9 +19,10 @@ use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFi
 use uuid::Uuid;
 
 use super::{
-    http, provisioning,
+    http, linking,
+    provisioning::{self, Refusal},
     settings::{self, Provider},
-    SsoFailure,
+    Purpose, SsoFailure,
 };
 use crate::{
     actor::Origin,
@@ -99,6 +100,17 @@ pub async fn start(state: &AppState, realm: Realm<'_>, return_to: Option<&str>) 
             "no organization signs in with SSO for this email or name",
         )
     })?;
+    begin(state, &provider, return_to, None).await
+}
+
+/// Opens a flow at the provider: a sign-in, or (with `link_user_id`) linking
+/// the identity the user proves there to that account.
+pub(super) async fn begin(
+    state: &AppState,
+    provider: &Provider,
+    return_to: String,
+    link_user_id: Option<Uuid>,
+) -> AppResult<Started> {
     let metadata = state
         .providers
         .metadata(&provider.issuer)
@@ -109,7 +121,7 @@ pub async fn start(state: &AppState, realm: Realm<'_>, return_to: Option<&str>) 
                 format!("the identity provider cannot be used: {}", problem.0),
             )
         })?;
-    let client = client(state, &provider, metadata)?;
+    let client = client(state, provider, metadata)?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, csrf, nonce) = client
         .authorize_url(
@@ -136,6 +148,7 @@ pub async fn start(state: &AppState, realm: Realm<'_>, return_to: Option<&str>) 
         pkce_verifier: Set(state.key.seal(VERIFIER_PURPOSE, verifier.secret().as_bytes())),
         return_to: Set(return_to),
         expires_at: Set(clock::after(now, FLOW_LIFETIME)),
+        link_user_id: Set(link_user_id),
     }
     .insert(&state.db)
     .await?;
@@ -162,26 +175,45 @@ pub struct SignedIn {
     pub return_to: String,
 }
 
+/// A finished flow.
+pub enum Finished {
+    SignedIn(SignedIn),
+    /// The identity is now linked to the account that began the flow, whose
+    /// session goes on as it was.
+    Linked {
+        return_to: String,
+    },
+}
+
 /// Completes a flow. Every refusal for a known flow is audited in its org.
 pub async fn finish(
     state: &AppState,
     cookie: Option<&str>,
     callback: Callback,
     origin: &Origin,
-) -> Result<SignedIn, SsoFailure> {
+) -> Result<Finished, SsoFailure> {
     let flow = match claim_flow(state, cookie, callback.state.as_deref()).await? {
         Ok(flow) => flow,
         Err((Some(org_id), reason)) => {
-            return Err(provisioning::refused(state, org_id, None, reason, origin).await)
+            let refusal = Refusal::new(org_id, Purpose::SignIn, reason);
+            return Err(provisioning::refused(state, refusal, None, origin).await);
         }
         Err((None, reason)) => {
             // No flow names an org, so there is no chain to record it in.
             tracing::info!(?reason, "SSO callback for no known flow refused");
-            return Err(SsoFailure::Refused(reason));
+            return Err(SsoFailure::Refused {
+                reason,
+                purpose: Purpose::SignIn,
+            });
         }
     };
+    let purpose = match flow.link_user_id {
+        Some(_) => Purpose::Link,
+        None => Purpose::SignIn,
+    };
     let Some(provider) = settings::for_org(state, flow.org_id).await? else {
-        return Err(provisioning::refused(state, flow.org_id, None, Reason::SsoDisabled, origin).await);
+        let refusal = Refusal::new(flow.org_id, purpose, Reason::SsoDisabled);
+        return Err(provisioning::refused(state, refusal, None, origin).await);
     };
     let identity = async {
         if callback.error.is_some() {
@@ -197,14 +229,23 @@ pub async fn finish(
     .await;
     let identity = match identity {
         Ok(identity) => identity,
-        Err(reason) => return Err(provisioning::refused(state, provider.org_id, None, reason, origin).await),
+        Err(reason) => {
+            let refusal = Refusal::new(provider.org_id, purpose, reason);
+            return Err(provisioning::refused(state, refusal, None, origin).await);
+        }
     };
+    if let Some(user_id) = flow.link_user_id {
+        linking::complete(state, &provider, identity, user_id, origin).await?;
+        return Ok(Finished::Linked {
+            return_to: flow.return_to,
+        });
+    }
     let (user, session) = provisioning::sign_in(state, &provider, identity, origin).await?;
-    Ok(SignedIn {
+    Ok(Finished::SignedIn(SignedIn {
         user,
         session,
         return_to: flow.return_to,
-    })
+    }))
 }
 
 /// What the ID token proves about the user.

@@ -14,6 +14,7 @@ pub mod membership_roles;
 pub mod memberships;
 pub mod org_roles;
 pub mod orgs;
+pub mod password_resets;
 pub mod sessions;
 pub mod sso_configs;
 pub mod sso_domains;

@@ -12,6 +12,7 @@ pub use super::membership_roles::Entity as MembershipRoles;
 pub use super::memberships::Entity as Memberships;
 pub use super::org_roles::Entity as OrgRoles;
 pub use super::orgs::Entity as Orgs;
+pub use super::password_resets::Entity as PasswordResets;
 pub use super::sessions::Entity as Sessions;
 pub use super::sso_configs::Entity as SsoConfigs;
 pub use super::sso_domains::Entity as SsoDomains;

@@ -6,8 +6,15 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "sso_domains")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub domain: String,
     pub org_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub domain: String,
+    pub state: String,
+    pub txt_token: String,
+    pub created_at: DateTimeWithTimeZone,
+    pub verified_at: Option<DateTimeWithTimeZone>,
+    pub verified_method: Option<String>,
+    pub checked_at: Option<DateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

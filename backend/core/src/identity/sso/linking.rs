@@ -1,0 +1,172 @@
+//! Linking an org IdP's identity to an existing account, from the account page.
+//!
+//! An org's IdP never attaches an account that belongs to other orgs on its own
+//! ([`super::provisioning`]). Instead the signed-in user proves both sides: the
+//! account, by its current credentials (password, and the TOTP code when on) or,
+//! for an account without a password, by a sign-in through one of its linked
+//! identities in the last ten minutes; and the identity, by signing in at the
+//! org's IdP in a flow bound to the account. An identity already linked to
+//! another account stays where it is.
+
+use std::time::Duration;
+
+use attest_shared::api::LinkIdentity;
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, Set,
+};
+use uuid::Uuid;
+
+use super::{
+    provisioning::{self, Refusal},
+    settings::{self, Provider},
+    signin::{self, Identity, Started},
+    Purpose, SsoFailure,
+};
+use crate::{
+    actor::Origin,
+    audit::{self, Action, Metadata, Reason, Record, Source},
+    authz, clock,
+    identity::login::{self, SecondFactor},
+    store::entities::{memberships, orgs, sessions, user_identities, users},
+    tenancy::members,
+    Actor, AppError, AppResult, AppState, ErrorKind,
+};
+
+/// How recent an SSO sign-in proves a password-less account.
+pub const RECENT_SIGN_IN: Duration = Duration::from_secs(600);
+/// Where the browser returns when the request names no page.
+const ACCOUNT_PAGE: &str = "/account";
+
+/// `POST /api/v1/me/identities`: proves the account, then opens a flow at the
+/// org's IdP that links the identity signed in there.
+pub async fn start(state: &AppState, actor: &Actor, input: LinkIdentity) -> AppResult<Started> {
+    let return_to = signin::safe_return_to(Some(input.return_to.as_deref().unwrap_or(ACCOUNT_PAGE)))?;
+    let org = authz::find_org(state, &input.org).await?;
+    if !is_live_member(&state.db, org.id, actor.user_id()).await? {
+        return Err(AppError::not_found());
+    }
+    let provider = settings::for_org(state, org.id)
+        .await?
+        .ok_or_else(|| AppError::new(ErrorKind::NotFound, "this organization does not sign in with SSO"))?;
+    prove_account(state, actor, input.password, input.totp.as_deref()).await?;
+    signin::begin(state, &provider, return_to, Some(actor.user_id())).await
+}
+
+/// The account's own proof: its password (and TOTP), else a recent SSO sign-in.
+async fn prove_account(
+    state: &AppState,
+    actor: &Actor,
+    password: Option<String>,
+    totp: Option<&str>,
+) -> AppResult<()> {
+    if actor.user.password_hash.is_some() {
+        let password = password
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| AppError::invalid_field("password", "your current password proves it is you"))?;
+        let second_factor = SecondFactor::WhenOn(totp);
+        login::reauthenticate(state, actor.user.clone(), password, second_factor, &actor.origin).await?;
+        return Ok(());
+    }
+    let session = match actor.session_id() {
+        Some(id) => sessions::Entity::find_by_id(id).one(&state.db).await?,
+        None => None,
+    };
+    let recent = session
+        .is_some_and(|s| s.idp_issuer.is_some() && clock::after(s.created_at, RECENT_SIGN_IN) > clock::now());
+    if recent {
+        return Ok(());
+    }
+    Err(AppError::new(
+        ErrorKind::Unauthenticated,
+        "sign in again through your organization's SSO, then link the identity within ten minutes",
+    ))
+}
+
+/// Links the identity the IdP vouched for to `user_id` (the account that
+/// began the flow). Every refusal is audited in the org.
+pub(super) async fn complete(
+    state: &AppState,
+    provider: &Provider,
+    identity: Identity,
+    user_id: Uuid,
+    origin: &Origin,
+) -> Result<(), SsoFailure> {
+    match link(state, provider, &identity, user_id, origin).await? {
+        Ok(()) => Ok(()),
+        Err(reason) => {
+            let refusal = Refusal::new(provider.org_id, Purpose::Link, reason);
+            Err(provisioning::refused(state, refusal, Some(&identity), origin).await)
+        }
+    }
+}
+
+async fn link(
+    state: &AppState,
+    provider: &Provider,
+    identity: &Identity,
+    user_id: Uuid,
+    origin: &Origin,
+) -> AppResult<Result<(), Reason>> {
+    let txn = state.begin().await?;
+    let org_id = provider.org_id;
+    let Some(user) = users::Entity::find_by_id(user_id).one(&txn).await? else {
+        return Ok(Err(Reason::AccountDisabled));
+    };
+    if user.disabled_at.is_some() {
+        return Ok(Err(Reason::AccountDisabled));
+    }
+    if !is_live_member(&txn, org_id, user.id).await? {
+        return Ok(Err(Reason::NotAMember));
+    }
+    let existing = user_identities::Entity::find_by_id((identity.issuer.clone(), identity.subject.clone()))
+        .one(&txn)
+        .await?;
+    match existing {
+        Some(link) if link.user_id != user.id => return Ok(Err(Reason::IdentityLinkedElsewhere)),
+        // Linked already: nothing changes.
+        Some(_) => return Ok(Ok(())),
+        None => {}
+    }
+    let now = clock::now();
+    user_identities::ActiveModel {
+        issuer: Set(identity.issuer.clone()),
+        subject: Set(identity.subject.clone()),
+        user_id: Set(user.id),
+        org_id: Set(org_id),
+        created_at: Set(now),
+        last_signed_in_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let record = Record::of(Action::IdentityLinked, "user", user.id).with(Metadata {
+        method: Some("sso".into()),
+        ..Metadata::default()
+    });
+    audit::append(&txn, org_id, &Source::user(&user, origin), record).await?;
+    txn.commit().await?;
+    tracing::info!(user_id = %user.id, %org_id, "an SSO identity was linked to an existing account");
+    Ok(Ok(()))
+}
+
+/// `GET /api/v1/me/identities`: the identities linked to the account, with
+/// the org each was linked through, oldest first.
+pub async fn list(state: &AppState, user_id: Uuid) -> AppResult<Vec<(user_identities::Model, orgs::Model)>> {
+    let rows = user_identities::Entity::find()
+        .filter(user_identities::Column::UserId.eq(user_id))
+        .find_also_related(orgs::Entity)
+        .all(&state.db)
+        .await?;
+    let mut linked: Vec<_> = rows
+        .into_iter()
+        .filter_map(|(identity, org)| org.filter(|o| o.deleted_at.is_none()).map(|o| (identity, o)))
+        .collect();
+    linked.sort_by_key(|(identity, _)| identity.created_at);
+    Ok(linked)
+}
+
+async fn is_live_member<C: ConnectionTrait>(db: &C, org_id: Uuid, user_id: Uuid) -> AppResult<bool> {
+    Ok(memberships::Entity::find_by_id((org_id, user_id))
+        .one(db)
+        .await?
+        .is_some_and(|m| members::is_live(&m)))
+}
