@@ -234,7 +234,7 @@ impl MigrationTrait for Migration {
         run(
             manager,
             "INSERT INTO sso_domains (domain, org_id) SELECT domain, org_id FROM sso_domains_unproven \
-             WHERE state <> 'verified' ON CONFLICT (domain) DO NOTHING",
+             WHERE state <> 'verified' ON CONFLICT DO NOTHING",
         )
         .await?;
         manager

@@ -15,7 +15,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, PaginatorTrait as _,
-    QueryFilter as _, Set,
+    QueryFilter as _, QuerySelect as _, Set,
 };
 use uuid::Uuid;
 
@@ -61,10 +61,16 @@ async fn mail_link(state: &AppState, email: &str, origin: &Origin) -> AppResult<
         return Ok(());
     }
     let now = clock::now();
+    let txn = state.begin().await?;
+    // The account's row is the lock: two requests at once count one after the other.
+    user_entity::Entity::find_by_id(user.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
     let recent = password_resets::Entity::find()
         .filter(password_resets::Column::UserId.eq(user.id))
         .filter(password_resets::Column::CreatedAt.gt(now - TimeDelta::hours(1)))
-        .count(&state.db)
+        .count(&txn)
         .await?;
     if recent >= PER_ACCOUNT_PER_HOUR {
         tracing::info!(user_id = %user.id, "password reset links for this account are rate limited");
@@ -72,7 +78,6 @@ async fn mail_link(state: &AppState, email: &str, origin: &Origin) -> AppResult<
     }
     let token = random_token();
     let url = format!("{}{RESET_PAGE}?token={token}", state.config.public_url);
-    let txn = state.begin().await?;
     password_resets::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user.id),

@@ -14,9 +14,12 @@ use uuid::Uuid;
 
 use crate::{
     auth::{login, login_attempt, Browser, PASSWORD},
-    helpers::{attest_command, base_env, spawn_app_with, TestApp},
+    dns::Dns,
+    helpers::{attest_command, base_env, free_port, spawn_app_with, TestApp},
     idp::{sign, Idp, IdpClient},
     invitations::mailed_token,
+    mail::wait_for_message,
+    sso::Walker,
     totp::{current_code, enrol},
 };
 
@@ -90,7 +93,16 @@ async fn invite_and_join(app: &TestApp, ada: &Browser, chain: &mut Chain<'_>, em
 
 #[tokio::test]
 async fn each_audited_action_appends_exactly_one_event() {
-    let app = spawn_app_with(&[("ATTEST_LOGIN_MAX_FAILURES", "2")]).await;
+    let dns = Dns::start().await;
+    // The public URL is the server's own address: the IdP sends the browser back there.
+    let port = free_port();
+    let app = spawn_app_with(&[
+        ("ATTEST_LISTEN", &format!("127.0.0.1:{port}")),
+        ("ATTEST_PUBLIC_URL", &format!("http://127.0.0.1:{port}")),
+        ("ATTEST_LOGIN_MAX_FAILURES", "2"),
+        ("ATTEST_DNS_RESOLVER", &dns.addr.to_string()),
+    ])
+    .await;
     app.create_operator("ada@example.com", PASSWORD).await;
     let ada = login(&app, "ada@example.com", PASSWORD).await;
     let res = ada
@@ -195,6 +207,30 @@ async fn each_audited_action_appends_exactly_one_event() {
     });
     let res = ada.send(Method::PUT, "/api/v1/orgs/tour/sso", Some(sso)).await;
     chain.one_for(res, 200, "sso.updated").await;
+    // The domain proven by its TXT record; the daily re-check suspends it once the record is gone.
+    let challenge = "_attest-challenge.tour.test";
+    let domains: Value = ada
+        .get("/api/v1/orgs/tour/sso/domains")
+        .await
+        .json()
+        .await
+        .unwrap();
+    dns.publish(challenge, &[domains["items"][0]["txt_value"].as_str().unwrap()]);
+    let verify = json!({"method": "dns"});
+    let res = ada
+        .send(
+            Method::POST,
+            "/api/v1/orgs/tour/sso/domains/tour.test/verify",
+            Some(verify),
+        )
+        .await;
+    chain.one_for(res, 200, "sso.domain_verified").await;
+    dns.remove(challenge);
+    let due = chrono::Utc::now() + chrono::Duration::days(2);
+    attest_core::identity::sso::domains::recheck(&app.state, due)
+        .await
+        .unwrap();
+    chain.one("sso.domain_suspended").await;
     let now = chrono::Utc::now().timestamp();
     let logout = sign(
         "idp-test-key.pem",
@@ -237,6 +273,25 @@ async fn each_audited_action_appends_exactly_one_event() {
     let bob = invite_and_join(&app, &ada, &mut chain, "bob@example.com").await;
     let me: Value = bob.get("/api/v1/me").await.json().await.unwrap();
     let bob_id = me["user"]["id"].as_str().unwrap().to_owned();
+
+    // Bob links his identity at Tour's IdP, proving his account with its password.
+    let link = json!({"org": "tour", "password": PASSWORD});
+    let res = bob.send(Method::POST, "/api/v1/me/identities", Some(link)).await;
+    assert_eq!(res.status(), 200);
+    let started: Value = res.json().await.unwrap();
+    idp.add_account("bob-sub", "bob@example.com", true).await;
+    idp.next_login("bob-sub").await;
+    let walker = Walker::with_jar(bob.jar.clone());
+    let callback = walker
+        .walk(
+            started["redirect"].as_str().unwrap(),
+            &app.url("/auth/sso/callback"),
+        )
+        .await
+        .unwrap_or_else(|(url, _)| panic!("stopped at {url}"));
+    chain
+        .one_for(walker.callback(&callback).await, 302, "identity.linked")
+        .await;
     let res = ada
         .request(Method::PUT, &format!("/api/v1/orgs/tour/members/{bob_id}/roles"))
         .header("if-match", "*")
@@ -333,6 +388,33 @@ async fn each_audited_action_appends_exactly_one_event() {
     chain.one_for(res, 401, "auth.signed_in").await;
     let res = login_attempt(&app, "ada@example.com", "wrong twice").await;
     chain.one_for(res, 401, "auth.locked_out").await;
+
+    // A password reset lifts the lock (and ends every session); then a change.
+    let res = app
+        .post_json("/auth/password-reset", &json!({"email": "ada@example.com"}))
+        .await;
+    assert_eq!(res.status(), 202);
+    let mail = wait_for_message(
+        app.dir.path(),
+        "/password-reset?token=",
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    let token: String = mail
+        .split("/password-reset?token=")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let reset = json!({"token": token, "password": "a reset amber lighthouse"});
+    let res = app.post_json("/auth/password-reset/confirm", &reset).await;
+    chain.one_for(res, 204, "password.reset").await;
+    let ada = login(&app, "ada@example.com", "a reset amber lighthouse").await;
+    chain.one("auth.signed_in").await;
+    let change = json!({"current": "a reset amber lighthouse", "new": "a changed amber lighthouse"});
+    let res = ada.send(Method::POST, "/api/v1/me/password", Some(change)).await;
+    chain.one_for(res, 204, "password.changed").await;
 
     let res = ada.send(Method::DELETE, "/api/v1/orgs/tour", None).await;
     chain.one_for(res, 204, "org.deleted").await;

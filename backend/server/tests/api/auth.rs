@@ -13,7 +13,7 @@ pub const PASSWORD: &str = "a quiet violet harbour";
 #[derive(Clone)]
 pub struct Browser {
     pub client: reqwest::Client,
-    jar: std::sync::Arc<reqwest::cookie::Jar>,
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
     pub csrf: String,
     pub base: String,
 }

@@ -95,7 +95,12 @@ async fn create_key(browser: &Browser, org: &str, permissions: &[Permission]) ->
 }
 
 async fn world() -> World {
-    let app = spawn_app_with(&[("ATTEST_AUTH_RATE_LIMIT_PER_MINUTE", "100000")]).await;
+    let app = spawn_app_with(&[
+        ("ATTEST_AUTH_RATE_LIMIT_PER_MINUTE", "100000"),
+        // Nothing answers there: verifying a domain fails fast (422) for those allowed to.
+        ("ATTEST_DNS_RESOLVER", "127.0.0.1:9"),
+    ])
+    .await;
     app.create_operator("founder@example.com", PASSWORD).await;
     app.create_operator(&email_of(Caller::Operator), PASSWORD).await;
     let founder = login(&app, "founder@example.com", PASSWORD).await;
@@ -113,6 +118,9 @@ async fn world() -> World {
             .unwrap();
         ids.insert(slug, org["id"].as_str().unwrap().parse::<Uuid>().unwrap());
     }
+    attest_core::identity::sso::domains::replace(&app.state.db, ids["acme"], &["acme.test".to_owned()])
+        .await
+        .unwrap();
     for role in roles::BUILTIN {
         app.add_member(ids["acme"], &email_of(Caller::Role(role)), PASSWORD, &[role])
             .await;
@@ -180,7 +188,8 @@ fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (Strin
         .replace("{org}", "acme")
         .replace("{user_id}", &w.target_user.to_string())
         .replace("{id}", &id.to_string())
-        .replace("{name}", "reviewer");
+        .replace("{name}", "reviewer")
+        .replace("{domain}", "acme.test");
     let body = match (route.method.as_str(), route.path) {
         ("POST", "/api/v1/orgs") => Some(json!({"slug": "newco", "name": "NewCo"})),
         ("PATCH", "/api/v1/orgs/{org}") => Some(json!({"name": "Renamed"})),
@@ -198,6 +207,12 @@ fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (Strin
             "email_domains": ["acme.test"], "default_role": "contributor",
         })),
         ("POST", "/api/v1/orgs/{org}/sso/test") => Some(json!({"issuer": "http://127.0.0.1:9"})),
+        ("POST", "/api/v1/orgs/{org}/sso/domains/{domain}/verify") => Some(json!({"method": "dns"})),
+        ("POST", "/api/v1/me/password") => {
+            Some(json!({"current": PASSWORD, "new": "a brand new amber lighthouse"}))
+        }
+        // Acme has no SSO: those allowed get 404 from the service, not 401/403.
+        ("POST", "/api/v1/me/identities") => Some(json!({"org": "acme", "password": PASSWORD})),
         ("POST", "/api/v1/orgs/{org}/api-keys") => Some(json!({"name": "new", "permissions": ["org:read"]})),
         ("POST", "/api/v1/orgs/{org}/api-keys/{id}/rotate") => Some(json!({"grace_seconds": 60})),
         _ => None,
@@ -250,7 +265,7 @@ async fn call(
 /// Everything an authorization decision could have changed, in a stable form.
 async fn fingerprint(app: &TestApp) -> String {
     use attest_core::store::entities::{
-        api_keys, invitations, membership_roles, memberships, org_roles, orgs, sessions, users,
+        api_keys, invitations, membership_roles, memberships, org_roles, orgs, sessions, sso_domains, users,
     };
     let db = &app.state.db;
     let orgs: Vec<_> = orgs::Entity::find()
@@ -280,7 +295,21 @@ async fn fingerprint(app: &TestApp) -> String {
         .await
         .unwrap()
         .into_iter()
-        .map(|u| (u.id, u.totp_secret.is_some(), u.totp_enabled_at.is_some()))
+        .map(|u| {
+            (
+                u.id,
+                u.totp_secret.is_some(),
+                u.totp_enabled_at.is_some(),
+                u.password_hash,
+            )
+        })
+        .collect();
+    let domains: Vec<_> = sso_domains::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.domain, d.state))
         .collect();
     let keys: Vec<_> = api_keys::Entity::find()
         .order_by_asc(api_keys::Column::Id)
@@ -290,7 +319,9 @@ async fn fingerprint(app: &TestApp) -> String {
         .into_iter()
         .map(|k| (k.id, k.revoked_at, k.expires_at, k.rotated_to))
         .collect();
-    format!("{orgs:?}{members:?}{roles:?}{custom_roles:?}{invitations:?}{revoked:?}{totp:?}{keys:?}")
+    format!(
+        "{orgs:?}{members:?}{roles:?}{custom_roles:?}{invitations:?}{revoked:?}{totp:?}{keys:?}{domains:?}"
+    )
 }
 
 /// What a caller must get: `Some(true)` allowed, `Some(false)` refused with the

@@ -11,36 +11,63 @@ use uuid::Uuid;
 use crate::{
     audit::events,
     auth::{login, Browser, PASSWORD},
+    dns::Dns,
     fake_idp::FakeIdp,
     helpers::{assert_problem, free_port, spawn_app_with, TestApp, TEST_SECRET_KEY},
     idp::{jws, sign, Idp, IdpClient, Signer},
     world::create_org,
 };
 
-const ACME_SECRET: &str = "acme-client-secret-0123456789";
+pub const ACME_SECRET: &str = "acme-client-secret-0123456789";
 
-struct World {
-    app: TestApp,
-    idp: Idp,
-    ada: Browser,
-    acme: Uuid,
+pub struct World {
+    pub app: TestApp,
+    pub idp: Idp,
+    /// The DNS server Attest asks (`ATTEST_DNS_RESOLVER`).
+    pub dns: Dns,
+    /// An operator, owner of Acme.
+    pub ada: Browser,
+    pub acme: Uuid,
 }
 
-/// A server whose public URL is its own address (the redirect URI must match).
-async fn app_at_its_public_url() -> TestApp {
+/// A server whose public URL is its own address (the redirect URI must match),
+/// asking `dns` for TXT records.
+async fn app_at_its_public_url(dns: &Dns) -> TestApp {
     let port = free_port();
     spawn_app_with(&[
         ("ATTEST_LISTEN", &format!("127.0.0.1:{port}")),
         ("ATTEST_PUBLIC_URL", &format!("http://127.0.0.1:{port}")),
         // Each sign-in is two `/auth` requests; these tests make many.
         ("ATTEST_AUTH_RATE_LIMIT_PER_MINUTE", "10000"),
+        ("ATTEST_DNS_RESOLVER", &dns.addr.to_string()),
     ])
     .await
 }
 
-/// Acme (owned by Ada) with SSO through a fresh IdP; its domain is `acme.test`.
-async fn world(jit: bool) -> World {
-    let app = app_at_its_public_url().await;
+/// Acme (owned by Ada) with SSO through a fresh IdP; its domain `acme.test`
+/// is verified (Ada, an operator, vouches for it).
+pub async fn world(jit: bool) -> World {
+    let w = world_unverified(jit).await;
+    let verified = verify_domain(&w.ada, "acme", "acme.test", "operator").await;
+    assert_eq!(verified.status(), 200, "{}", verified.text().await.unwrap());
+    w
+}
+
+/// `POST …/sso/domains/{domain}/verify` with `method`.
+pub async fn verify_domain(browser: &Browser, org: &str, domain: &str, method: &str) -> reqwest::Response {
+    browser
+        .send(
+            Method::POST,
+            &format!("/api/v1/orgs/{org}/sso/domains/{domain}/verify"),
+            Some(json!({ "method": method })),
+        )
+        .await
+}
+
+/// Acme with SSO claiming `acme.test`, not yet proven.
+pub async fn world_unverified(jit: bool) -> World {
+    let dns = Dns::start().await;
+    let app = app_at_its_public_url(&dns).await;
     let idp = Idp::start(
         &app,
         &[
@@ -64,10 +91,16 @@ async fn world(jit: bool) -> World {
     )
     .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    World { app, idp, ada, acme }
+    World {
+        app,
+        idp,
+        dns,
+        ada,
+        acme,
+    }
 }
 
-fn settings(idp: &Idp, client_id: &str, secret: &str, domains: &[&str], jit: bool) -> Value {
+pub fn settings(idp: &Idp, client_id: &str, secret: &str, domains: &[&str], jit: bool) -> Value {
     settings_for(&idp.issuer, client_id, secret, domains, jit)
 }
 
@@ -93,7 +126,7 @@ async fn test_connection(browser: &Browser, issuer: &str) -> Value {
     res.json().await.unwrap()
 }
 
-async fn put_sso(browser: &Browser, org: &str, body: &Value) -> reqwest::Response {
+pub async fn put_sso(browser: &Browser, org: &str, body: &Value) -> reqwest::Response {
     browser
         .send(
             Method::PUT,
@@ -105,14 +138,18 @@ async fn put_sso(browser: &Browser, org: &str, body: &Value) -> reqwest::Respons
 
 /// A browser that walks redirects by hand, keeping cookies, and stops before
 /// Attest's callback so a test can look at (or tamper with) it.
-struct Walker {
+pub struct Walker {
     client: reqwest::Client,
     jar: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 impl Walker {
-    fn new() -> Walker {
-        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    pub fn new() -> Walker {
+        Walker::with_jar(std::sync::Arc::new(reqwest::cookie::Jar::default()))
+    }
+
+    /// A walker keeping its cookies in `jar` (a signed-in browser's, say).
+    pub fn with_jar(jar: std::sync::Arc<reqwest::cookie::Jar>) -> Walker {
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
@@ -123,7 +160,7 @@ impl Walker {
 
     /// Follows redirects from `url` until one points at `stop_at` (returned) or
     /// an answer is not a redirect (returned as its URL and response).
-    async fn walk(&self, url: &str, stop_at: &str) -> Result<String, (String, reqwest::Response)> {
+    pub async fn walk(&self, url: &str, stop_at: &str) -> Result<String, (String, reqwest::Response)> {
         let mut url = url.to_owned();
         for _ in 0..20 {
             if url.starts_with(stop_at) {
@@ -144,7 +181,7 @@ impl Walker {
     }
 
     /// Starts SSO at Attest and walks through the IdP to Attest's callback URL.
-    async fn to_callback(&self, app: &TestApp, start: &str) -> String {
+    pub async fn to_callback(&self, app: &TestApp, start: &str) -> String {
         match self.walk(&app.url(start), &app.url("/auth/sso/callback")).await {
             Ok(callback) => callback,
             Err((url, res)) => panic!("stopped at {url}: {} {}", res.status(), res.text().await.unwrap()),
@@ -152,7 +189,7 @@ impl Walker {
     }
 
     /// Calls the callback; the `302` answer.
-    async fn callback(&self, url: &str) -> reqwest::Response {
+    pub async fn callback(&self, url: &str) -> reqwest::Response {
         let res = self.client.get(url).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::FOUND, "{url}");
         res
@@ -190,24 +227,38 @@ impl Walker {
         );
     }
 
-    fn has_session(&self, app: &TestApp) -> bool {
+    pub fn has_session(&self, app: &TestApp) -> bool {
         use reqwest::cookie::CookieStore as _;
         self.jar
             .cookies(&app.address.parse().unwrap())
             .is_some_and(|c| c.to_str().unwrap().contains("attest_session="))
     }
 
-    async fn session(&self, app: &TestApp) -> reqwest::Response {
+    pub async fn session(&self, app: &TestApp) -> reqwest::Response {
         self.client.get(app.url("/auth/session")).send().await.unwrap()
+    }
+
+    /// The signed-in walker as a browser that calls the API (with its CSRF token).
+    pub async fn browser(&self, app: &TestApp) -> Browser {
+        let session: Value = self.session(app).await.json().await.unwrap();
+        Browser {
+            client: reqwest::Client::builder()
+                .cookie_provider(self.jar.clone())
+                .build()
+                .unwrap(),
+            jar: self.jar.clone(),
+            csrf: session["csrf_token"].as_str().expect("signed in").to_owned(),
+            base: app.address.clone(),
+        }
     }
 }
 
-fn location(res: &reqwest::Response) -> String {
+pub fn location(res: &reqwest::Response) -> String {
     res.headers()["location"].to_str().unwrap().to_owned()
 }
 
 /// Signs `account` in through `start`; the walker holds the session.
-async fn sign_in(w: &World, account: &str, start: &str) -> (Walker, reqwest::Response) {
+pub async fn sign_in(w: &World, account: &str, start: &str) -> (Walker, reqwest::Response) {
     w.idp.next_login(account).await;
     let walker = Walker::new();
     let callback = walker.to_callback(&w.app, start).await;
@@ -216,7 +267,7 @@ async fn sign_in(w: &World, account: &str, start: &str) -> (Walker, reqwest::Res
 }
 
 /// The org's SSO sign-in failures, newest last: their reasons.
-async fn refusals(app: &TestApp, org: Uuid) -> Vec<String> {
+pub async fn refusals(app: &TestApp, org: Uuid) -> Vec<String> {
     events(app, org)
         .await
         .into_iter()
@@ -231,7 +282,13 @@ async fn assert_refused(w: &World, walker: &Walker, res: reqwest::Response, reas
 
 /// The callback answered with a refusal for `reason`: no session, and the
 /// org's trail records it.
-async fn assert_refused_in(app: &TestApp, org: Uuid, walker: &Walker, res: reqwest::Response, reason: &str) {
+pub async fn assert_refused_in(
+    app: &TestApp,
+    org: Uuid,
+    walker: &Walker,
+    res: reqwest::Response,
+    reason: &str,
+) {
     assert_eq!(location(&res), format!("/sign-in?sso_error={reason}"));
     assert!(!walker.has_session(app), "no session cookie after {reason}");
     assert_eq!(walker.session(app).await.status(), 401);
@@ -319,7 +376,7 @@ async fn bad_settings_are_refused_with_every_problem_named() {
     body["issuer"] = json!(format!("{}/", w.idp.issuer));
     assert_problem(put_sso(&w.ada, "acme", &body).await, 400, "validation_failed").await;
 
-    // A domain another org claims.
+    // A domain another org has verified.
     create_org(&w.ada, "globex").await;
     let res = put_sso(
         &w.ada,
@@ -367,7 +424,7 @@ async fn a_new_user_signs_in_by_email_and_is_provisioned_with_the_default_role()
     let mut all = events(&w.app, w.acme).await;
     let signed_in = all.pop().unwrap();
     assert_eq!(signed_in.action, "auth.signed_in");
-    assert_eq!(all.last().unwrap().action, "sso.updated");
+    assert_eq!(all.last().unwrap().action, "sso.domain_verified");
     assert_eq!(signed_in.request_id.as_deref(), Some(request_id.as_str()));
     assert_eq!(signed_in.actor.display, "bob@acme.test");
     assert_eq!(
@@ -678,7 +735,8 @@ const SIGNED: Signer<'static> = Signer::Rsa {
 
 #[tokio::test]
 async fn id_tokens_that_break_any_rule_are_refused_and_a_rotated_key_is_picked_up() {
-    let app = app_at_its_public_url().await;
+    let dns = Dns::start().await;
+    let app = app_at_its_public_url(&dns).await;
     let fake = FakeIdp::start(&[("idp-test-key.pem", "test-key")]).await;
     app.create_operator("ada@example.com", PASSWORD).await;
     let ada = login(&app, "ada@example.com", PASSWORD).await;
@@ -690,6 +748,12 @@ async fn id_tokens_that_break_any_rule_are_refused_and_a_rotated_key_is_picked_u
     )
     .await;
     assert_eq!(res.status(), 200);
+    assert_eq!(
+        verify_domain(&ada, "acme", "acme.test", "operator")
+            .await
+            .status(),
+        200
+    );
 
     let cases: [Case; 9] = [
         ("id_token_signature", |iss, nonce| {
