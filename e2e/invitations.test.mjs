@@ -2,11 +2,10 @@
 // joins the organization.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 
 import { signInApi } from "./lib/api.mjs";
 import { launchChromium, watchForErrors } from "./lib/browser.mjs";
+import { mailedLink } from "./lib/mail.mjs";
 import { startAttest } from "./lib/server.mjs";
 
 const PASSWORD = "a quiet violet harbour";
@@ -24,18 +23,8 @@ after(async () => {
   await server?.stop();
 });
 
-/** The accept link in the mail to `to` (mail is written as .eml files in development). */
-async function acceptLink(to) {
-  const dir = join(server.dir, "data", "mail");
-  for (let i = 0; i < 100; i++) {
-    for (const name of readdirSync(dir, { withFileTypes: false }).filter((n) => n.endsWith(".eml"))) {
-      const raw = readFileSync(join(dir, name), "utf8").replace(/=\r?\n/g, "").replace(/=3D/g, "=");
-      if (raw.includes(`To: ${to}`)) return raw.match(/https?:\/\/\S+\/invitations\/accept\?token=[\w-]+/)[0];
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no invitation mail to ${to}`);
-}
+/** The accept link in the mail to `to`. */
+const acceptLink = (to) => mailedLink(server, to, /https?:\/\/\S+\/invitations\/accept\?token=[\w-]+/);
 
 test("following an invitation link creates the account and joins the org", async () => {
   const ada = await signInApi(server.base, "ada@example.com", PASSWORD);

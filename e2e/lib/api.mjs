@@ -1,6 +1,5 @@
 // A minimal cookie-and-CSRF API client for arranging test data.
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { mailedLink } from "./mail.mjs";
 
 export async function signInApi(base, email, password) {
   const res = await fetch(`${base}/auth/login`, {
@@ -34,15 +33,8 @@ export async function signInApi(base, email, password) {
 export async function joinByInvitation(server, inviter, org, email, roles, name, password) {
   const sent = await inviter.post(`/api/v1/orgs/${org}/invitations`, { email, roles });
   if (sent.status !== 201) throw new Error(`invitation failed: ${sent.status}`);
-  const dir = join(server.dir, "data", "mail");
-  let token;
-  for (let i = 0; i < 100 && !token; i++) {
-    for (const file of readdirSync(dir)) {
-      const raw = readFileSync(join(dir, file), "utf8").replace(/=\r?\n/g, "").replace(/=3D/g, "=");
-      if (raw.includes(`To: ${email}`)) token = raw.match(/token=([\w-]+)/)[1];
-    }
-    if (!token) await new Promise((r) => setTimeout(r, 100));
-  }
+  const link = await mailedLink(server, email, /\/invitations\/accept\?token=[\w-]+/);
+  const token = link.split("token=")[1];
   const accepted = await fetch(`${server.base}/auth/invitations/accept`, {
     method: "POST",
     headers: { "content-type": "application/json" },

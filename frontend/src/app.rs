@@ -16,6 +16,7 @@ use crate::{
         home::Home,
         not_found::NotFound,
         org_admin::{Members, Roles},
+        password_reset::PasswordResetPage,
         sign_in::SignIn,
         sso::SsoSettingsPage,
     },
@@ -38,6 +39,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-in") view=SignIn/>
                     <Route path=path!("/dashboard") view=Dashboard/>
                     <Route path=path!("/account") view=Account/>
+                    <Route path=path!("/password-reset") view=PasswordResetPage/>
                     <Route path=path!("/invitations/accept") view=AcceptInvitationPage/>
                     <Route path=path!("/orgs/:org/members") view=Members/>
                     <Route path=path!("/orgs/:org/roles") view=Roles/>

@@ -141,7 +141,8 @@ mod tests {
     #[test]
     fn codes_serialize_as_their_contract_strings() {
         for kind in ErrorKind::ALL {
-            if kind == ErrorKind::MethodNotAllowed {
+            // These answer with another kind's code (and a status of their own).
+            if matches!(kind, ErrorKind::MethodNotAllowed | ErrorKind::Unprocessable) {
                 continue;
             }
             let json = serde_json::to_string(&kind).unwrap();

@@ -62,6 +62,38 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     }
 }
 
+/// A body from the API (JSON, as [`ApiJson`]) or from a console form that
+/// works without JavaScript (`application/x-www-form-urlencoded`); a handler
+/// answers a form with a redirect back to a page rather than a status.
+pub enum JsonOrForm<T> {
+    Json(T),
+    Form(T),
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonOrForm<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_form = req
+            .mime_type()
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.essence_str() == mime::APPLICATION_WWW_FORM_URLENCODED.essence_str());
+        if is_form {
+            let form = web::Form::<T>::from_request(req, payload);
+            Box::pin(async move {
+                form.await
+                    .map(|form| JsonOrForm::Form(form.into_inner()))
+                    .map_err(|_| AppError::new(ErrorKind::BadRequest, "the form could not be read").into())
+            })
+        } else {
+            let json = ApiJson::<T>::from_request(req, payload);
+            Box::pin(async move { json.await.map(|ApiJson(value)| JsonOrForm::Json(value)) })
+        }
+    }
+}
+
 fn too_large(limit: usize) -> ApiError {
     AppError::new(
         ErrorKind::PayloadTooLarge,

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::{
     api::{self, Method},
     components::require_sign_in::RequireSignIn,
+    pages::credentials::{ChangePasswordForm, LinkedIdentities},
     session::Session,
 };
 
@@ -16,6 +17,8 @@ pub fn Account() -> impl IntoView {
         <Title text="Account"/>
         <RequireSignIn>
             <Sessions/>
+            <ChangePasswordForm/>
+            <LinkedIdentities/>
         </RequireSignIn>
     }
 }

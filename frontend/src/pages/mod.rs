@@ -2,12 +2,15 @@ pub mod accept_invitation;
 pub mod account;
 pub mod api_keys;
 pub mod audit;
+pub mod credentials;
 pub mod dashboard;
 pub mod home;
 pub mod not_found;
 pub mod org_admin;
+pub mod password_reset;
 pub mod sign_in;
 pub mod sso;
+pub mod sso_domains;
 
 use attest_shared::{api::Me, permissions::Permission};
 use leptos::prelude::*;
@@ -31,4 +34,14 @@ pub(crate) fn org_and_permissions() -> (Memo<String>, LocalResource<Vec<Permissi
         }
     });
     (slug, mine)
+}
+
+/// Leaves the console for another site, such as an IdP (a full navigation).
+pub(crate) fn leave_for(url: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = window().location().set_href(url);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = url;
 }

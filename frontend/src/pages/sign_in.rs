@@ -16,6 +16,7 @@ pub fn SignIn() -> impl IntoView {
     let session = Session::use_context();
     let query = use_query_map();
     let sso_error = move || query.read().get("sso_error").map(|code| sso_problem(&code));
+    let was_reset = move || query.read().get("reset").is_some();
     let (email, set_email) = signal(String::new());
     // The email the realm check answered for, and whether it uses SSO.
     let realm = RwSignal::new(None::<(String, bool)>);
@@ -90,6 +91,11 @@ pub fn SignIn() -> impl IntoView {
         <Title text="Sign in"/>
         <section class="panel narrow">
             <h1>"Sign in"</h1>
+            <Show when=was_reset>
+                <p class="notice" role="status" data-testid="reset-done">
+                    "Your password was reset and every session signed out. Sign in with the new one."
+                </p>
+            </Show>
             <form class="form" on:submit=on_submit>
                 <label for="email">"Work email"</label>
                 <input
@@ -152,6 +158,7 @@ pub fn SignIn() -> impl IntoView {
                 </button>
                 <p class="notice error" role="alert">{move || problem().or_else(sso_error)}</p>
             </form>
+            <p><a href="/password-reset" data-testid="forgot-password">"Forgot your password?"</a></p>
         </section>
     }
 }
@@ -176,12 +183,7 @@ fn encode(text: &str) -> String {
 /// Leaves the console for the org's IdP (a full navigation: the IdP is another site).
 fn go_to_sso(email: &str) {
     let target = format!("/auth/sso/start?email={}&return_to=%2Fdashboard", encode(email));
-    #[cfg(feature = "hydrate")]
-    {
-        let _ = window().location().set_href(&target);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = target;
+    super::leave_for(&target);
 }
 
 /// What a refused SSO sign-in (`/sign-in?sso_error=…`) tells the user.
@@ -192,6 +194,9 @@ fn sso_problem(code: &str) -> String {
         }
         "email_unverified" | "domain_not_claimed" => {
             "Your identity provider did not confirm an email address this organization may use."
+        }
+        "account_exists" => {
+            "An account with this email already exists. Sign in with it, then link this identity from your account page."
         }
         "account_disabled" => "This account is disabled.",
         "state_invalid" | "flow_expired" => "That sign-in link expired or was already used. Please sign in again.",

@@ -1,6 +1,6 @@
 //! An org's SSO settings, for those who hold `sso:manage`: the IdP, the email
-//! domains that route to it, provisioning, and a "test connection" that fetches
-//! the issuer's discovery document before anything is saved.
+//! domains it claims (and their proofs), provisioning, and a "test connection"
+//! that fetches the issuer's discovery document before anything is saved.
 
 use attest_shared::api::{
     Page, PutSsoSettings, RoleView, SecretUpdate, SsoSettings, SsoTestRequest, SsoTestResult,
@@ -8,7 +8,7 @@ use attest_shared::api::{
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::org_and_permissions;
+use super::{org_and_permissions, sso_domains::DomainProofs};
 use crate::{
     api::{self, Method},
     components::require_sign_in::RequireSignIn,
@@ -232,6 +232,7 @@ fn SsoBody() -> impl IntoView {
                 {move || save_outcome().map(|(class, text)| view! { <p class=class role="status" data-testid="sso-save-result">{text}</p> })}
             </form>
         </section>
+        <DomainProofs slug=slug saved=fields.version.into()/>
     }
 }
 

@@ -14,7 +14,7 @@ use attest_shared::api::{
 use chrono::Utc;
 
 use crate::{
-    extract::ApiJson,
+    extract::{ApiJson, JsonOrForm},
     middleware::session::{origin, same_origin, SessionCookie, SignedIn},
     problem::ApiResult,
     views,
@@ -70,26 +70,70 @@ pub async fn session(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResu
     Ok(HttpResponse::Ok().json(status))
 }
 
+/// The console's page for both steps of a reset (it works without JavaScript:
+/// its forms post here and are answered with a redirect back to it).
+const RESET_PAGE: &str = "/password-reset";
+
+/// `303` to `location`: how a console form is answered.
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location.to_owned()))
+        .finish()
+}
+
 /// `POST /auth/password-reset`: `202`, whatever the address; the link, when
-/// the account exists and may use a password, is mailed afterwards.
+/// the account exists and may use a password, is mailed afterwards. A console
+/// form is sent back to the page (`?sent=1`).
 #[utoipa::path(post, path = "/auth/password-reset", tag = "sign-in", summary = "Ask for a password reset link (the same answer for any address)", request_body = PasswordResetRequest, responses((status = 202)))]
 pub async fn password_reset(
     req: HttpRequest,
     state: web::Data<AppState>,
-    ApiJson(body): ApiJson<PasswordResetRequest>,
+    body: JsonOrForm<PasswordResetRequest>,
 ) -> ApiResult<HttpResponse> {
-    password_reset::request(&state, &body.email, &origin(&req))?;
-    Ok(HttpResponse::Accepted().finish())
+    match body {
+        JsonOrForm::Json(body) => {
+            password_reset::request(&state, &body.email, &origin(&req))?;
+            Ok(HttpResponse::Accepted().finish())
+        }
+        JsonOrForm::Form(body) => Ok(
+            match password_reset::request(&state, &body.email, &origin(&req)) {
+                Ok(()) => see_other(&format!("{RESET_PAGE}?sent=1")),
+                Err(error) if error.kind != ErrorKind::ValidationFailed => return Err(error.into()),
+                Err(_) => see_other(&format!("{RESET_PAGE}?error=email")),
+            },
+        ),
+    }
 }
 
 /// `POST /auth/password-reset/confirm`: `204` once the password is set and
-/// every session revoked; `400` for a used, expired or unknown token.
+/// every session revoked; `400` for a used, expired or unknown token. A
+/// console form goes on to the sign-in page, or back with what was wrong.
 #[utoipa::path(post, path = "/auth/password-reset/confirm", tag = "sign-in", summary = "Set a new password with a mailed reset token (every session ends)", request_body = PasswordResetConfirm, responses((status = 204), (status = 400, description = "the token is unknown, used or expired, or the password too weak", body = crate::problem::Problem)))]
 pub async fn password_reset_confirm(
     req: HttpRequest,
     state: web::Data<AppState>,
-    ApiJson(body): ApiJson<PasswordResetConfirm>,
+    body: JsonOrForm<PasswordResetConfirm>,
 ) -> ApiResult<HttpResponse> {
-    password_reset::confirm(&state, &body.token, body.password, &origin(&req)).await?;
-    Ok(HttpResponse::NoContent().finish())
+    match body {
+        JsonOrForm::Json(body) => {
+            password_reset::confirm(&state, &body.token, body.password, &origin(&req)).await?;
+            Ok(HttpResponse::NoContent().finish())
+        }
+        JsonOrForm::Form(body) => {
+            let token = body.token.clone();
+            Ok(
+                match password_reset::confirm(&state, &body.token, body.password, &origin(&req)).await {
+                    Ok(()) => see_other("/sign-in?reset=1"),
+                    Err(error) if error.kind != ErrorKind::ValidationFailed => return Err(error.into()),
+                    Err(error) => {
+                        // Which field was wrong: the link itself, or the new password.
+                        let field = error.errors.first().map_or("token", |e| e.field.as_str());
+                        let code = if field == "password" { "weak" } else { "token" };
+                        let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+                        see_other(&format!("{RESET_PAGE}?token={token}&error={code}"))
+                    }
+                },
+            )
+        }
+    }
 }

@@ -231,3 +231,70 @@ async fn a_reset_link_works_once_for_thirty_minutes_and_the_answer_is_the_same_f
     assert_eq!(links.count(), 3);
     assert!(!mails.iter().any(|m| m.contains("nobody@example.com")));
 }
+
+/// The console's reset pages are plain forms: they work without JavaScript.
+#[tokio::test]
+async fn the_reset_forms_work_without_javascript() {
+    let (app, smtp, _) = pat().await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = browser
+        .get(app.url("/password-reset"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"action="/auth/password-reset""#), "{page}");
+
+    let submit = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let request = browser.post(app.url(path)).form(&form);
+        async move {
+            let res = request.send().await.unwrap();
+            assert_eq!(res.status(), 303, "{path}");
+            res.headers()["location"].to_str().unwrap().to_owned()
+        }
+    };
+    let sent = submit("/auth/password-reset", vec![("email", "pat@example.com".into())]).await;
+    assert_eq!(sent, "/password-reset?sent=1");
+    let bad = submit("/auth/password-reset", vec![("email", "nonsense".into())]).await;
+    assert_eq!(bad, "/password-reset?error=email");
+    let token = mailed_token(&smtp, "pat@example.com", 0).await;
+    let page = browser
+        .get(app.url(&format!("/password-reset?token={token}")))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"action="/auth/password-reset/confirm""#),
+        "{page}"
+    );
+
+    let weak = submit(
+        "/auth/password-reset/confirm",
+        vec![("token", token.clone()), ("password", "password1234".into())],
+    )
+    .await;
+    assert_eq!(weak, format!("/password-reset?token={token}&error=weak"));
+    let done = submit(
+        "/auth/password-reset/confirm",
+        vec![("token", token.clone()), ("password", NEW_PASSWORD.into())],
+    )
+    .await;
+    assert_eq!(done, "/sign-in?reset=1");
+    let used = submit(
+        "/auth/password-reset/confirm",
+        vec![("token", token.clone()), ("password", NEW_PASSWORD.into())],
+    )
+    .await;
+    assert_eq!(used, format!("/password-reset?token={token}&error=token"));
+    login(&app, "pat@example.com", NEW_PASSWORD).await;
+}
