@@ -108,7 +108,7 @@ pub async fn password_reset(
 /// `POST /auth/password-reset/confirm`: `204` once the password is set and
 /// every session revoked; `400` for a used, expired or unknown token. A
 /// console form goes on to the sign-in page, or back with what was wrong.
-#[utoipa::path(post, path = "/auth/password-reset/confirm", tag = "sign-in", summary = "Set a new password with a mailed reset token (every session ends)", request_body = PasswordResetConfirm, responses((status = 204), (status = 400, description = "the token is unknown, used or expired, or the password too weak", body = crate::problem::Problem)))]
+#[utoipa::path(post, path = "/auth/password-reset/confirm", tag = "sign-in", summary = "Set a new password with a mailed reset token (every session ends)", request_body = PasswordResetConfirm, responses((status = 204), (status = 400, description = "the token is unknown, used or expired, or the password too weak", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn password_reset_confirm(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -119,7 +119,7 @@ pub async fn totp_disable(
 }
 
 /// `POST /api/v1/me/password`: `204`; every other session is revoked.
-#[utoipa::path(post, path = "/api/v1/me/password", tag = "me", summary = "Change my password (my other sessions end)", request_body = ChangePassword, responses((status = 204), (status = 401, description = "`current` is wrong", body = crate::problem::Problem)))]
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "me", summary = "Change my password (my other sessions end)", request_body = ChangePassword, responses((status = 204), (status = 401, description = "`current` is wrong", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn change_password(
     signed_in: SignedIn,
     state: web::Data<AppState>,
@@ -148,7 +148,7 @@ pub async fn list_identities(signed_in: SignedIn, state: web::Data<AppState>) ->
 /// `POST /api/v1/me/identities`: proves the account, then answers where to
 /// send the browser (with the flow's cookie) to sign in at the org's IdP; the
 /// callback links the identity and returns to `return_to`.
-#[utoipa::path(post, path = "/api/v1/me/identities", tag = "me", summary = "Link an organization's SSO identity to my account (my current credentials first)", request_body = LinkIdentity, responses((status = 200, body = LinkStarted), (status = 401, description = "the credentials are wrong", body = crate::problem::Problem)))]
+#[utoipa::path(post, path = "/api/v1/me/identities", tag = "me", summary = "Link an organization's SSO identity to my account (my current credentials first)", request_body = LinkIdentity, responses((status = 200, body = LinkStarted), (status = 401, description = "the credentials are wrong", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn link_identity(
     signed_in: SignedIn,
     state: web::Data<AppState>,

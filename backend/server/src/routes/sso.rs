@@ -210,7 +210,7 @@ pub async fn list_domains(org: InOrg, state: web::Data<AppState>) -> ApiResult<H
 
 /// `POST /api/v1/orgs/{org}/sso/domains/{domain}/verify`: `200` with the
 /// verified domain; `422` saying what the lookup found instead.
-#[utoipa::path(post, path = "/api/v1/orgs/{org}/sso/domains/{domain}/verify", tag = "sso", summary = "Prove a domain: its TXT record (dns), or an operator's word (operator)", request_body = VerifySsoDomain, responses((status = 200, body = SsoDomain), (status = 422, description = "the challenge record was not found", body = crate::problem::Problem)))]
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/sso/domains/{domain}/verify", tag = "sso", summary = "Prove a domain: its TXT record (dns), or an operator's word (operator)", request_body = VerifySsoDomain, responses((status = 200, body = SsoDomain), (status = 422, description = "the challenge record was not found", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn verify_domain(
     org: InOrg,
     state: web::Data<AppState>,

@@ -177,7 +177,7 @@ pub struct SignedIn {
 
 /// A finished flow.
 pub enum Finished {
-    SignedIn(SignedIn),
+    SignedIn(Box<SignedIn>),
     /// The identity is now linked to the account that began the flow, whose
     /// session goes on as it was.
     Linked {
@@ -241,11 +241,11 @@ pub async fn finish(
         });
     }
     let (user, session) = provisioning::sign_in(state, &provider, identity, origin).await?;
-    Ok(Finished::SignedIn(SignedIn {
+    Ok(Finished::SignedIn(Box::new(SignedIn {
         user,
         session,
         return_to: flow.return_to,
-    }))
+    })))
 }
 
 /// What the ID token proves about the user.
