@@ -49,10 +49,23 @@ ensure_chromium() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
-# aiosmtpd: a real SMTP server the mail tests start on loopback.
-# Python packages the tests use: aiosmtpd (the SMTP server of the mail tests) and
-# cryptography (Ed25519, for the independent audit checkpoint verifier).
+# Python packages the tests use: aiosmtpd (the SMTP server of the mail tests),
+# cryptography (Ed25519, for the independent audit checkpoint verifier) and
+# schemathesis (API fuzzing). They live in a virtual environment under the build
+# directory, created once: Debian's Python refuses system-wide installs (PEP 668).
+PYTHON_VENV="$CARGO_TARGET_DIR/python-venv"
 ensure_python_packages() {
+  if [ ! -x "$PYTHON_VENV/bin/python3" ]; then
+    log "creating the tests' Python environment in $PYTHON_VENV"
+    if ! python3 -m venv "$PYTHON_VENV" 2>/dev/null; then
+      as_root apt-get update -qq
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+      rm -rf "$PYTHON_VENV"
+      python3 -m venv "$PYTHON_VENV"
+    fi
+  fi
+  # Everything started from here on (the tests, scripts/fuzz-api) finds this python3 first.
+  export PATH="$PYTHON_VENV/bin:$PATH"
   python3 -c 'import aiosmtpd, cryptography, schemathesis' 2>/dev/null && return
   log "installing aiosmtpd, cryptography and schemathesis (Python, for the tests)"
   python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6 'cryptography>=42' \

@@ -63,10 +63,14 @@ enum AuditAction {
 enum MigrateAction {
     /// Apply every pending migration.
     Up,
-    /// Roll back the most recent migrations (default one step).
+    /// Roll back the most recent migrations (default one step). Rolling back the
+    /// audit trail's tables while they hold events needs --yes-destroy-audit-data.
     Down {
         #[arg(long, default_value_t = 1)]
         steps: u32,
+        /// Roll back even when that deletes recorded audit events.
+        #[arg(long)]
+        yes_destroy_audit_data: bool,
     },
     /// List every migration and whether it is applied.
     Status,
@@ -74,12 +78,13 @@ enum MigrateAction {
 
 #[derive(Subcommand)]
 enum AdminAction {
-    /// Create a platform operator; the password is read from standard input.
+    /// Create a platform operator. The password is asked for twice, without
+    /// echo, or read from standard input; never taken as an argument.
     Create {
         #[arg(long)]
         email: String,
-        /// Read the password from standard input (required: passwords never go on the command line).
-        #[arg(long, required = true)]
+        /// Read the password from standard input (scripts) instead of asking.
+        #[arg(long)]
         password_stdin: bool,
     },
     /// Disable a user: revoke every session now and refuse sign-in.
@@ -104,6 +109,9 @@ pub fn run() -> ExitCode {
     let sources = Sources::read(config_file.as_deref(), std::env::vars());
     for name in &sources.unknown_environment {
         eprintln!("warning: {name} is not an Attest setting and is ignored");
+    }
+    for warning in sources.set_but_unused() {
+        eprintln!("warning: {warning}");
     }
     let settings = match config::load(&sources) {
         Ok(settings) => settings,
@@ -130,8 +138,11 @@ pub fn run() -> ExitCode {
         Command::Serve => block_on(serve(settings)),
         Command::Migrate { action } => block_on(migrate(settings, action)),
         Command::Admin {
-            action: AdminAction::Create { email, .. },
-        } => block_on(create_operator(settings, email)),
+            action: AdminAction::Create {
+                email,
+                password_stdin,
+            },
+        } => block_on(create_operator(settings, email, password_stdin)),
         Command::Admin {
             action: AdminAction::Disable { email },
         } => block_on(disable_user(settings, email)),
@@ -171,7 +182,13 @@ async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()
             store::migrations::up(&db).await?;
             println!("migrations applied");
         }
-        MigrateAction::Down { steps } => {
+        MigrateAction::Down {
+            steps,
+            yes_destroy_audit_data,
+        } => {
+            if !yes_destroy_audit_data {
+                refuse_losing_audit_events(&db, steps).await?;
+            }
             let undone = store::migrations::down(&db, steps).await?;
             println!("rolled back {undone} migration(s)");
         }
@@ -216,18 +233,93 @@ async fn verify_audit(settings: Settings, slug: Option<String>) -> anyhow::Resul
     Ok(())
 }
 
-async fn create_operator(settings: Settings, email: String) -> anyhow::Result<()> {
-    let mut password = String::new();
-    std::io::stdin().read_line(&mut password)?;
-    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+async fn create_operator(settings: Settings, email: String, password_stdin: bool) -> anyhow::Result<()> {
+    let password = if password_stdin {
+        let mut password = String::new();
+        std::io::stdin().read_line(&mut password)?;
+        password.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        ask_password_twice()?
+    };
     let state = attest_server::startup::open_state(&settings).await?;
     store::migrations::up(&state.db).await?;
     let user = attest_core::identity::users::create_operator(&state, &email, password)
         .await
         .map_err(|e| anyhow::anyhow!(describe(&e)))?;
-    println!("created operator {} ({})", user.email, user.id);
+    println!(
+        "created operator {} ({}) in {}",
+        user.email,
+        user.id,
+        database_named(settings.database_url.expose())
+    );
     state.db.close().await?;
     Ok(())
+}
+
+/// The migration whose `down` drops the audit trail's tables.
+const AUDIT_MIGRATION: &str = "m20261124_000004_audit";
+
+/// Refuses a rollback of `steps` that would drop the audit tables while they
+/// hold events, saying what would be lost. An empty trail rolls back freely.
+async fn refuse_losing_audit_events(db: &sea_orm::DatabaseConnection, steps: u32) -> anyhow::Result<()> {
+    use sea_orm::{EntityTrait as _, PaginatorTrait as _};
+    let applied: Vec<String> = store::migrations::status(db)
+        .await?
+        .into_iter()
+        .filter(|m| m.applied)
+        .map(|m| m.name)
+        .collect();
+    let undone = applied
+        .iter()
+        .rev()
+        .take(usize::try_from(steps).unwrap_or(usize::MAX));
+    if !undone.into_iter().any(|name| name == AUDIT_MIGRATION) {
+        return Ok(());
+    }
+    let events = attest_core::store::entities::audit_events::Entity::find()
+        .count(db)
+        .await?;
+    anyhow::ensure!(
+        events == 0,
+        "rolling back {steps} migration(s) drops the audit trail: {events} recorded audit event(s) would be \
+         deleted for good. Export them first (GET /api/v1/orgs/{{org}}/audit-events/export), then run \
+         again with --yes-destroy-audit-data"
+    );
+    Ok(())
+}
+
+/// Asks on the terminal, without echo, twice.
+fn ask_password_twice() -> anyhow::Result<String> {
+    let no_terminal = |e: std::io::Error| {
+        anyhow::anyhow!("cannot ask for the password ({e}); pipe it in with --password-stdin")
+    };
+    let first = rpassword::prompt_password("Password for the new operator: ").map_err(no_terminal)?;
+    let second = rpassword::prompt_password("The same password again: ").map_err(no_terminal)?;
+    anyhow::ensure!(first == second, "the two passwords differ; nobody was created");
+    Ok(first)
+}
+
+/// Which database a command wrote to, without credentials: a SQLite file's
+/// path, or a PostgreSQL server's host and database.
+fn database_named(url: &str) -> String {
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let path = rest
+            .trim_start_matches("//")
+            .split('?')
+            .next()
+            .unwrap_or_default();
+        let path = std::path::Path::new(path);
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        return format!("the SQLite database {}", absolute.display());
+    }
+    match url::Url::parse(url) {
+        Ok(parsed) => format!(
+            "the PostgreSQL database {} on {}",
+            parsed.path().trim_start_matches('/'),
+            parsed.host_str().unwrap_or("localhost")
+        ),
+        Err(_) => "the configured database".to_owned(),
+    }
 }
 
 async fn disable_user(settings: Settings, email: String) -> anyhow::Result<()> {

@@ -282,6 +282,31 @@ impl Sources {
     }
 }
 
+/// Keys the contract defines whose feature has not landed yet, and what will
+/// use them: accepted and validated, but warned about when set.
+const NOT_USED_YET: &[(&str, &str)] = &[
+    ("redis_url", "cross-instance rate limits and revocation fan-out"),
+    ("max_import_bytes", "imports"),
+    ("max_upload_bytes", "evidence uploads"),
+];
+
+impl Sources {
+    /// The warnings for keys set (in the environment or the file) that nothing
+    /// uses yet, so an operator is not misled into relying on them.
+    pub fn set_but_unused(&self) -> Vec<String> {
+        NOT_USED_YET
+            .iter()
+            .filter(|(name, _)| self.environment.contains_key(*name) || self.file.contains_key(*name))
+            .map(|(name, what)| {
+                format!(
+                    "{} is set but not used yet (it is for {what}, which is not built yet)",
+                    env_name(name)
+                )
+            })
+            .collect()
+    }
+}
+
 /// `ATTEST_*` variables that are not server settings: the config file path, and
 /// the test harness's database.
 const IGNORED_ENVIRONMENT: &[&str] = &["CONFIG", "TEST_DATABASE_URL"];
@@ -389,7 +414,7 @@ pub fn load(sources: &Sources) -> Result<Settings, Rejected> {
     let production = env == Some(Environment::Production);
 
     let listen = p.parse("listen", "an address like 127.0.0.1:8080", |raw| raw.parse().ok());
-    let public_url = parse_public_url(&mut p, production);
+    let public_url = parse_public_url(&mut p, production, listen);
     let database_url = p.parse("database_url", "a sqlite:// or postgres:// URL", |raw| {
         attest_core::store::Backend::of_url(raw).map(|_| raw.to_owned())
     });
@@ -488,8 +513,22 @@ pub fn load(sources: &Sources) -> Result<Settings, Rejected> {
     }
 }
 
-fn parse_public_url(p: &mut Parser<'_>, production: bool) -> Option<Url> {
+/// The public URL: as configured, or in development derived from where the
+/// server listens (its address and port; `127.0.0.1` for a wildcard address,
+/// which no browser can reach).
+fn parse_public_url(p: &mut Parser<'_>, production: bool, listen: Option<SocketAddr>) -> Option<Url> {
     let origin = p.raw("public_url").map(|(_, origin)| origin);
+    // (Port 0 asks the system for a free port, unknown until bound: the default stays.)
+    if let (Some(Origin::Default) | None, Some(listen), false) =
+        (origin, listen.filter(|l| l.port() != 0), production)
+    {
+        let host = match listen.ip() {
+            ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        return Url::parse(&format!("http://{host}:{}", listen.port())).ok();
+    }
     let url = p.parse(
         "public_url",
         "an absolute http(s) URL such as https://attest.example.com",
@@ -500,6 +539,18 @@ fn parse_public_url(p: &mut Parser<'_>, production: bool) -> Option<Url> {
                 .filter(|u| u.query().is_none() && u.fragment().is_none())
         },
     )?;
+    let wildcard = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_unspecified(),
+        Some(url::Host::Ipv6(ip)) => ip.is_unspecified(),
+        _ => false,
+    };
+    if wildcard {
+        p.problem(
+            "public_url",
+            "names a wildcard address no browser can reach; use the address people open, such as http://127.0.0.1:8080",
+        );
+        return None;
+    }
     if production {
         if origin == Some(Origin::Default) {
             p.problem("public_url", "is required in production");
@@ -750,7 +801,57 @@ mod tests {
         std::fs::write(&file, "lisen = \"x\"\n").unwrap();
         let sources = Sources::read(Some(&file), [("ATTEST_LISTN".to_string(), "x".to_string())]);
         assert_eq!(sources.unknown_environment, ["ATTEST_LISTN"]);
+        assert!(sources.set_but_unused().is_empty());
         let rejected = load(&sources).unwrap_err();
         assert!(rejected.problems[0].message.contains("unknown key `lisen`"));
+    }
+
+    #[test]
+    fn keys_whose_feature_is_not_built_are_warned_about_when_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("attest.toml");
+        std::fs::write(&file, "max_upload_bytes = 4096\n").unwrap();
+        let env = [(
+            "ATTEST_REDIS_URL".to_string(),
+            "redis://127.0.0.1:6379".to_string(),
+        )];
+        let warnings = Sources::read(Some(&file), env).set_but_unused();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("ATTEST_REDIS_URL is set but not used yet"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].starts_with("ATTEST_MAX_UPLOAD_BYTES is set but not used yet"),
+            "{warnings:?}"
+        );
+        assert!(
+            !warnings.concat().contains("redis://"),
+            "never the value (it may hold a password)"
+        );
+    }
+
+    #[test]
+    fn the_default_public_url_follows_the_listen_address_and_never_a_wildcard() {
+        let url_for = |env: &[(&str, &str)]| {
+            let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+            load(&Sources::read(None, env)).map(|s| s.public_url.to_string())
+        };
+        assert_eq!(
+            url_for(&[("ATTEST_LISTEN", "0.0.0.0:9000")]).unwrap(),
+            "http://127.0.0.1:9000/"
+        );
+        assert_eq!(
+            url_for(&[("ATTEST_LISTEN", "10.1.2.3:8080")]).unwrap(),
+            "http://10.1.2.3:8080/"
+        );
+        assert_eq!(url_for(&[]).unwrap(), "http://127.0.0.1:8080/");
+        let set = [
+            ("ATTEST_LISTEN", "0.0.0.0:9000"),
+            ("ATTEST_PUBLIC_URL", "https://attest.example.com"),
+        ];
+        assert_eq!(url_for(&set).unwrap(), "https://attest.example.com/");
+        let rejected = url_for(&[("ATTEST_PUBLIC_URL", "http://0.0.0.0:8080")]).unwrap_err();
+        assert!(rejected.problems[0].message.contains("wildcard"), "{rejected}");
     }
 }

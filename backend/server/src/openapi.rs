@@ -31,7 +31,7 @@ use crate::{
         title = "Attest API",
         version = "1",
         description = "Attest's partner and console API. Authenticate with `Authorization: Bearer atk_…` (an organization API key) or, from the console, the session cookie plus `X-CSRF-Token`. Errors are RFC 9457 problem documents. Guide: docs/api.md.",
-        license(name = "Proprietary")
+        license(name = "AGPL-3.0-only", identifier = "AGPL-3.0-only")
     ),
     paths(
         routes::health::livez,

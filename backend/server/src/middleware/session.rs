@@ -98,17 +98,46 @@ pub fn origin(req: &HttpRequest) -> Origin {
     )
 }
 
-/// Browsers say where a request comes from; a cross-site one is refused. Clients
-/// that send neither header (scripts, curl) are not browsers and cannot be
-/// forged into sending our cookie, and they still need the CSRF token.
-pub fn same_origin(req: &HttpRequest, cookie: &SessionCookie) -> bool {
+/// Browsers say where a request comes from; a cross-site one is refused, with
+/// a problem saying which origin was expected and which came. Clients that send
+/// neither header (scripts, curl) are not browsers and cannot be forged into
+/// sending our cookie, and they still need the CSRF token.
+pub fn check_same_origin(req: &HttpRequest, cookie: &SessionCookie) -> Result<(), AppError> {
     if let Some(origin) = req.headers().get(header::ORIGIN) {
-        return origin.as_bytes() == cookie.origin.as_bytes();
+        let sent = origin.to_str().unwrap_or("(not text)");
+        // Development: a browser on http://localhost:8080 uses the server at http://127.0.0.1:8080.
+        if sent == cookie.origin || (!cookie.secure && loopback_aliases(sent, &cookie.origin)) {
+            return Ok(());
+        }
+        let sent: String = sent.chars().take(200).collect();
+        return Err(AppError::new(
+            ErrorKind::Forbidden,
+            format!(
+                "cross-origin request refused: this server's origin is {} (ATTEST_PUBLIC_URL), the request came from {sent}",
+                cookie.origin
+            ),
+        ));
     }
     match req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        Some(site) => site == "same-origin" || site == "none",
-        None => true,
+        Some(site) if site != "same-origin" && site != "none" => Err(AppError::new(
+            ErrorKind::Forbidden,
+            format!("cross-site request refused (Sec-Fetch-Site: {site})"),
+        )),
+        _ => Ok(()),
     }
+}
+
+/// Whether two origins are loopback names (`localhost`, `127.0.0.1`, `[::1]`)
+/// of the same scheme and port.
+fn loopback_aliases(a: &str, b: &str) -> bool {
+    let (Ok(a), Ok(b)) = (url::Url::parse(a), url::Url::parse(b)) else {
+        return false;
+    };
+    let loopback = |u: &url::Url| matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    loopback(&a)
+        && loopback(&b)
+        && a.scheme() == b.scheme()
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -167,12 +196,7 @@ pub(super) async fn authenticate(req: &HttpRequest) -> Result<SignedIn, AppError
                 "missing or wrong X-CSRF-Token",
             ));
         }
-        if !same_origin(req, cookie) {
-            return Err(AppError::new(
-                ErrorKind::Forbidden,
-                "cross-origin request refused",
-            ));
-        }
+        check_same_origin(req, cookie)?;
     }
     Ok(SignedIn {
         actor: Actor {
@@ -185,4 +209,54 @@ pub(super) async fn authenticate(req: &HttpRequest) -> Result<SignedIn, AppError
         },
         session,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn cookie(secure: bool, origin: &str) -> SessionCookie {
+        SessionCookie {
+            secure,
+            max_age_seconds: 60,
+            origin: origin.to_owned(),
+        }
+    }
+
+    #[test]
+    fn loopback_names_of_one_port_are_one_origin_in_development_only() {
+        let dev = cookie(false, "http://127.0.0.1:8080");
+        for same in [
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+            "http://[::1]:8080",
+        ] {
+            let req = TestRequest::default()
+                .insert_header((header::ORIGIN, same))
+                .to_http_request();
+            assert!(check_same_origin(&req, &dev).is_ok(), "{same}");
+        }
+        for other in [
+            "http://localhost:8081",
+            "https://localhost:8080",
+            "http://evil.example:8080",
+        ] {
+            let req = TestRequest::default()
+                .insert_header((header::ORIGIN, other))
+                .to_http_request();
+            let refused = check_same_origin(&req, &dev).unwrap_err();
+            let detail = refused.detail.unwrap_or_default();
+            assert!(
+                detail.contains("http://127.0.0.1:8080") && detail.contains(other),
+                "{detail}"
+            );
+        }
+        let production = cookie(true, "https://127.0.0.1:8443");
+        let req = TestRequest::default()
+            .insert_header((header::ORIGIN, "https://localhost:8443"))
+            .to_http_request();
+        assert!(check_same_origin(&req, &production).is_err());
+    }
 }

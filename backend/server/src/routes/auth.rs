@@ -6,7 +6,7 @@ use attest_core::{
         login::{self, Credentials},
         password_reset, sessions,
     },
-    AppError, AppState, ErrorKind,
+    AppState, ErrorKind,
 };
 use attest_shared::api::{
     LoginRequest, LoginResponse, PasswordResetConfirm, PasswordResetRequest, SessionStatus,
@@ -15,7 +15,7 @@ use chrono::Utc;
 
 use crate::{
     extract::{ApiJson, JsonOrForm},
-    middleware::session::{origin, same_origin, SessionCookie, SignedIn},
+    middleware::session::{check_same_origin, origin, SessionCookie, SignedIn},
     problem::ApiResult,
     views,
 };
@@ -30,9 +30,7 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     // A cross-site page must not sign a victim into the attacker's account.
-    if !same_origin(&req, &cookie) {
-        return Err(AppError::new(ErrorKind::Forbidden, "cross-origin request refused").into());
-    }
+    check_same_origin(&req, &cookie)?;
     let credentials = Credentials {
         email: body.email,
         password: body.password,

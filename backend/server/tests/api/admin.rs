@@ -37,6 +37,13 @@ async fn the_cli_creates_an_operator_who_can_sign_in() {
     let (ok, out) = create(&db, dir.path(), "root@example.com", PASSWORD);
     assert!(ok, "{out}");
     assert!(!out.contains(PASSWORD), "the password is never echoed");
+    // It says which database it wrote to (a relative path would otherwise surprise).
+    let database = if db.is_postgres() {
+        "in the PostgreSQL database "
+    } else {
+        "in the SQLite database /"
+    };
+    assert!(out.contains(database), "{out}");
 
     let (ok, out) = create(&db, dir.path(), "root@example.com", PASSWORD);
     assert!(!ok, "a second operator with the same email: {out}");

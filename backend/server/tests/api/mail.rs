@@ -95,7 +95,7 @@ impl SmtpServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("python3 -m aiosmtpd (pip install aiosmtpd; scripts/test does)");
+            .expect("python3 -m aiosmtpd: scripts/test installs it in $CARGO_TARGET_DIR/python-venv; put its bin/ on PATH");
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "aiosmtpd did not start");

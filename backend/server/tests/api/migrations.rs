@@ -50,7 +50,19 @@ async fn migrations_round_trip_up_down_up() {
     db.close().await.unwrap();
 }
 
+/// Runs `attest args`: whether it succeeded, and its standard output.
 fn run(dir: &std::path::Path, database_url: &str, args: &[&str]) -> (bool, String) {
+    let (ok, stdout, _) = run_with_errors(dir, database_url, args);
+    (ok, stdout)
+}
+
+/// As [`run`], with its standard error after the output.
+fn run_all(dir: &std::path::Path, database_url: &str, args: &[&str]) -> (bool, String) {
+    let (ok, stdout, stderr) = run_with_errors(dir, database_url, args);
+    (ok, format!("{stdout}{stderr}"))
+}
+
+fn run_with_errors(dir: &std::path::Path, database_url: &str, args: &[&str]) -> (bool, String, String) {
     let env = base_env(database_url, dir);
     let out = attest_command(dir, &env)
         .args(args)
@@ -59,6 +71,7 @@ fn run(dir: &std::path::Path, database_url: &str, args: &[&str]) -> (bool, Strin
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
 
@@ -75,6 +88,32 @@ async fn the_cli_migrates_reports_and_rolls_back_past_the_start() {
     assert!(ok);
     let (_, out) = run(dir.path(), &test_db.url, &["migrate", "status"]);
     assert!(out.lines().all(|l| l.starts_with("applied")), "{out}");
+
+    // With audit events recorded, dropping the trail needs an explicit yes.
+    let app = crate::helpers::spawn_app_on(test_db.share(), &[]).await;
+    app.create_operator("ada@example.com", crate::auth::PASSWORD)
+        .await;
+    let ada = crate::auth::login(&app, "ada@example.com", crate::auth::PASSWORD).await;
+    crate::world::create_org(&ada, "acme").await;
+    let (ok, out) = run_all(dir.path(), &test_db.url, &["migrate", "down", "--steps", "99"]);
+    assert!(
+        !ok && out.contains("--yes-destroy-audit-data") && out.contains("audit event"),
+        "{out}"
+    );
+    let (_, out) = run(dir.path(), &test_db.url, &["migrate", "status"]);
+    assert!(
+        out.lines().all(|l| l.starts_with("applied")),
+        "nothing was rolled back: {out}"
+    );
+    drop(app);
+    let (ok, out) = run(
+        dir.path(),
+        &test_db.url,
+        &["migrate", "down", "--steps", "99", "--yes-destroy-audit-data"],
+    );
+    assert!(ok, "{out}");
+    let (ok, _) = run(dir.path(), &test_db.url, &["migrate", "up"]);
+    assert!(ok);
 
     // More steps than are applied rolls everything back and still succeeds.
     let (ok, out) = run(dir.path(), &test_db.url, &["migrate", "down", "--steps", "99"]);

@@ -21,6 +21,10 @@ async fn the_document_covers_every_route_of_the_table_and_nothing_else() {
         "{}",
         doc["openapi"]
     );
+    // One licence: LICENSE, Cargo.toml and the document say the same.
+    assert_eq!(doc["info"]["license"]["identifier"], env!("CARGO_PKG_LICENSE"));
+    let license = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../LICENSE")).unwrap();
+    assert!(license.starts_with("GNU AFFERO GENERAL PUBLIC LICENSE\nVersion 3"));
 
     let documented: BTreeSet<(String, String)> = doc["paths"]
         .as_object()
