@@ -212,7 +212,14 @@ fn describe(operation: &mut Operation, route: &RouteDef) {
     if route.deprecation.is_some() {
         operation.deprecated = Some(Deprecated::True);
     }
-    for status in problem_statuses(route, operation.request_body.is_some()) {
+    // Optimistic locking is documented by the handler's `If-Match` parameter.
+    let if_match = operation
+        .parameters
+        .iter()
+        .flatten()
+        .find(|p| p.parameter_in == ParameterIn::Header && p.name.eq_ignore_ascii_case("if-match"))
+        .map(|p| matches!(p.required, Required::True));
+    for status in problem_statuses(route, operation.request_body.is_some(), if_match) {
         let response = ResponseBuilder::new()
             .description(problem_description(status))
             .content(
@@ -310,7 +317,9 @@ fn security(access: Access) -> Vec<SecurityRequirement> {
 }
 
 /// The problem answers a route can give besides its own.
-fn problem_statuses(route: &RouteDef, has_body: bool) -> Vec<u16> {
+/// The problems a route may answer with; `if_match` is whether it takes
+/// `If-Match` (`Some(true)`: requires it).
+fn problem_statuses(route: &RouteDef, has_body: bool, if_match: Option<bool>) -> Vec<u16> {
     let mut statuses = vec![400, 404, 429, 500, 503];
     if !matches!(route.access, Access::Public | Access::MetricsToken) {
         statuses.extend([401, 403]);
@@ -324,8 +333,10 @@ fn problem_statuses(route: &RouteDef, has_body: bool) -> Vec<u16> {
     if has_body {
         statuses.extend([413, 415]);
     }
-    if matches!(route.method, Method::PUT | Method::PATCH) {
-        statuses.extend([412, 428]);
+    match if_match {
+        Some(true) => statuses.extend([412, 428]),
+        Some(false) => statuses.push(412),
+        None => {}
     }
     statuses.sort_unstable();
     statuses.dedup();

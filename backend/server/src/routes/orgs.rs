@@ -46,7 +46,7 @@ fn versioned(org: &attest_core::store::entities::orgs::Model) -> HttpResponse {
 }
 
 /// `PATCH /api/v1/orgs/{org}`: rename, with `If-Match`.
-#[utoipa::path(patch, path = "/api/v1/orgs/{org}", tag = "organizations", summary = "Rename the organization (If-Match required)", request_body = UpdateOrg, responses((status = 200, body = OrgView)))]
+#[utoipa::path(patch, path = "/api/v1/orgs/{org}", tag = "organizations", summary = "Rename the organization (If-Match required)", params(("If-Match" = String, Header, description = "the ETag read (or `*`): required; a stale one is `412`")), request_body = UpdateOrg, responses((status = 200, body = OrgView)))]
 pub async fn update(
     org: InOrg,
     state: web::Data<AppState>,

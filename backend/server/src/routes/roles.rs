@@ -43,7 +43,7 @@ pub async fn create(
         .json(view(role)))
 }
 
-#[utoipa::path(put, path = "/api/v1/orgs/{org}/roles/{name}", tag = "roles", summary = "Replace a custom role's permissions", request_body = ReplaceRole, responses((status = 200, body = RoleView)))]
+#[utoipa::path(put, path = "/api/v1/orgs/{org}/roles/{name}", tag = "roles", summary = "Replace a custom role's permissions", params(("If-Match" = Option<String>, Header, description = "the ETag read (or `*`), honoured when sent: a stale one is `412`")), request_body = ReplaceRole, responses((status = 200, body = RoleView)))]
 pub async fn replace(
     org: InOrg,
     state: web::Data<AppState>,
@@ -69,7 +69,7 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(put, path = "/api/v1/orgs/{org}/members/{user_id}/roles", tag = "members", summary = "Replace a member's roles", request_body = MemberRoles, responses((status = 200, body = AssignedRoles)))]
+#[utoipa::path(put, path = "/api/v1/orgs/{org}/members/{user_id}/roles", tag = "members", summary = "Replace a member's roles", params(("If-Match" = Option<String>, Header, description = "the ETag read (or `*`), honoured when sent: a stale one is `412`")), request_body = MemberRoles, responses((status = 200, body = AssignedRoles)))]
 pub async fn set_member_roles(
     org: InOrg,
     state: web::Data<AppState>,

@@ -164,7 +164,7 @@ pub async fn get_settings(org: InOrg, state: web::Data<AppState>) -> ApiResult<H
 }
 
 /// `PUT /api/v1/orgs/{org}/sso`.
-#[utoipa::path(put, path = "/api/v1/orgs/{org}/sso", tag = "sso", summary = "Replace the SSO settings (discovery is checked first)", request_body = PutSsoSettings, responses((status = 200, body = SsoSettings)))]
+#[utoipa::path(put, path = "/api/v1/orgs/{org}/sso", tag = "sso", summary = "Replace the SSO settings (discovery is checked first)", params(("If-Match" = Option<String>, Header, description = "the ETag read (or `*`), honoured when sent: a stale one is `412`")), request_body = PutSsoSettings, responses((status = 200, body = SsoSettings)))]
 pub async fn put_settings(
     org: InOrg,
     state: web::Data<AppState>,

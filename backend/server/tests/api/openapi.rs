@@ -129,3 +129,39 @@ async fn the_interactive_docs_are_served_from_the_binary() {
         .unwrap();
     assert!(init.contains("/api/v1/openapi.json"), "{init}");
 }
+
+/// Every resource that carries a version says per route how `If-Match` works:
+/// required (`428` without it) or honoured when sent; a stale one is `412`.
+#[tokio::test]
+async fn optimistic_locking_is_documented_per_route() {
+    let app = spawn_app().await;
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    let if_match = |method: &str, path: &str| {
+        let operation = &doc["paths"][path][method];
+        let param = operation["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == "If-Match" && p["in"] == "header")
+            .map(|p| p["required"] == true);
+        let answers = |status: &str| operation["responses"].get(status).is_some();
+        (param, answers("412"), answers("428"))
+    };
+    assert_eq!(if_match("patch", "/api/v1/orgs/{org}"), (Some(true), true, true));
+    for (method, path) in [
+        ("put", "/api/v1/orgs/{org}/sso"),
+        ("put", "/api/v1/orgs/{org}/roles/{name}"),
+        ("put", "/api/v1/orgs/{org}/members/{user_id}/roles"),
+    ] {
+        assert_eq!(
+            if_match(method, path),
+            (Some(false), true, false),
+            "{method} {path}"
+        );
+    }
+    // No version, no precondition.
+    assert_eq!(
+        if_match("put", "/api/v1/orgs/{org}/audit-retention"),
+        (None, false, false)
+    );
+}
