@@ -9,6 +9,10 @@
 //!   proven: they become `pending`, with a fresh challenge.
 //! - `sso_flows.link_user_id`: a flow started from the account page links the
 //!   IdP's identity to that (re-authenticated) user instead of signing in.
+//! - Identities linked before this step were linked on an unproven domain's
+//!   word. Those of accounts that belong to another org too (or are operators)
+//!   are removed: their owners link them again with their own credentials.
+//!   (`down` cannot bring them back.)
 //! - `password_resets`: single-use reset tokens, stored as SHA-256 only.
 
 use sea_orm_migration::{prelude::*, schema::*, sea_orm::DatabaseBackend};
@@ -138,6 +142,13 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table(SsoDomainsUnproven::Table).to_owned())
             .await?;
+        run(
+            manager,
+            "DELETE FROM user_identities WHERE EXISTS (SELECT 1 FROM memberships m \
+             WHERE m.user_id = user_identities.user_id AND m.org_id <> user_identities.org_id) \
+             OR EXISTS (SELECT 1 FROM users u WHERE u.id = user_identities.user_id AND u.is_operator)",
+        )
+        .await?;
 
         manager
             .alter_table(

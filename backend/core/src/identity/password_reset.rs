@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, PaginatorTrait as _,
-    QueryFilter as _, QuerySelect as _, Set,
+    sea_query::Expr, ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _,
+    PaginatorTrait as _, QueryFilter as _, QuerySelect as _, Set,
 };
 use uuid::Uuid;
 
@@ -101,6 +101,18 @@ async fn may_use_password(state: &AppState, user: &user_entity::Model) -> AppRes
     Ok(!signin::uses_sso(state, &user.email).await?)
 }
 
+/// Ends every reset link of the account not used yet (a new password, by
+/// either way, makes them moot).
+pub async fn void_links_of<C: ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<()> {
+    password_resets::Entity::update_many()
+        .col_expr(password_resets::Column::UsedAt, Expr::value(clock::now()))
+        .filter(password_resets::Column::UserId.eq(user_id))
+        .filter(password_resets::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The one answer for a token that is unknown, used or expired.
 fn unusable() -> AppError {
     AppError::invalid_field(
@@ -141,13 +153,7 @@ pub async fn confirm(state: &AppState, token: &str, password: String, origin: &O
     if claimed != 1 {
         return Err(unusable());
     }
-    // The account's other links end with it.
-    password_resets::Entity::update_many()
-        .col_expr(password_resets::Column::UsedAt, Expr::value(now))
-        .filter(password_resets::Column::UserId.eq(user.id))
-        .filter(password_resets::Column::UsedAt.is_null())
-        .exec(&txn)
-        .await?;
+    void_links_of(&txn, user.id).await?;
     let email = user.email.clone();
     let mut active: user_entity::ActiveModel = user.into();
     active.password_hash = Set(Some(hash));

@@ -66,7 +66,9 @@ pub fn enabled(user: &users::Model) -> bool {
 }
 
 /// Starts (or restarts) enrolment with a fresh secret; TOTP stays off until confirmed.
-pub async fn begin(state: &AppState, user: users::Model) -> AppResult<Enrolment> {
+pub async fn begin(state: &AppState, actor: &Actor) -> AppResult<Enrolment> {
+    super::password_change::own_credentials_only(actor)?;
+    let user = actor.user.clone();
     if enabled(&user) {
         return Err(AppError::new(
             ErrorKind::Conflict,
@@ -89,6 +91,7 @@ pub async fn begin(state: &AppState, user: users::Model) -> AppResult<Enrolment>
 
 /// Confirms enrolment with a code from the app; returns the recovery codes.
 pub async fn confirm(state: &AppState, actor: &Actor, code: &str) -> AppResult<Vec<String>> {
+    super::password_change::own_credentials_only(actor)?;
     let user = actor.user.clone();
     if enabled(&user) {
         return Err(AppError::new(
@@ -118,6 +121,7 @@ pub async fn confirm(state: &AppState, actor: &Actor, code: &str) -> AppResult<V
 
 /// Switches TOTP off; needs a current code or a recovery code.
 pub async fn disable(state: &AppState, actor: &Actor, code: &str) -> AppResult<()> {
+    super::password_change::own_credentials_only(actor)?;
     let user = actor.user.clone();
     if !enabled(&user) {
         return Ok(());

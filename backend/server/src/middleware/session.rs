@@ -72,6 +72,11 @@ impl SessionCookie {
             .filter(|v| !v.is_empty())
     }
 
+    /// The session token this browser sent, if any.
+    pub fn session_token(&self, req: &HttpRequest) -> Option<String> {
+        self.read(req, SESSION)
+    }
+
     /// The cookie carrying a new session's token.
     pub fn issue(&self, token: &str) -> Cookie<'static> {
         self.build(SESSION, token, self.max_age_seconds)

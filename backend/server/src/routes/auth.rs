@@ -86,8 +86,11 @@ fn see_other(location: &str) -> HttpResponse {
 pub async fn password_reset(
     req: HttpRequest,
     state: web::Data<AppState>,
+    cookie: web::Data<SessionCookie>,
     body: JsonOrForm<PasswordResetRequest>,
 ) -> ApiResult<HttpResponse> {
+    // A form any site could post: only this console's pages may.
+    check_same_origin(&req, &cookie)?;
     match body {
         JsonOrForm::Json(body) => {
             password_reset::request(&state, &body.email, &origin(&req))?;
@@ -110,8 +113,10 @@ pub async fn password_reset(
 pub async fn password_reset_confirm(
     req: HttpRequest,
     state: web::Data<AppState>,
+    cookie: web::Data<SessionCookie>,
     body: JsonOrForm<PasswordResetConfirm>,
 ) -> ApiResult<HttpResponse> {
+    check_same_origin(&req, &cookie)?;
     match body {
         JsonOrForm::Json(body) => {
             password_reset::confirm(&state, &body.token, body.password, &origin(&req)).await?;

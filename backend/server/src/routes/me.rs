@@ -87,7 +87,7 @@ pub async fn revoke_session(
 /// `POST /api/v1/me/totp`: starts TOTP enrolment.
 #[utoipa::path(post, path = "/api/v1/me/totp", tag = "me", summary = "Start two-factor enrolment", responses((status = 200, body = TotpEnrolment)))]
 pub async fn totp_begin(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let enrolment = totp::begin(&state, signed_in.actor.user).await?;
+    let enrolment = totp::begin(&state, &signed_in.actor).await?;
     Ok(idempotency::withhold(HttpResponse::Ok().json(TotpEnrolment {
         otpauth_uri: enrolment.otpauth_uri,
         secret: enrolment.secret,

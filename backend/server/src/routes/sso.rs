@@ -99,7 +99,12 @@ pub async fn callback(
     query: web::Query<signin::Callback>,
 ) -> ApiResult<HttpResponse> {
     let flow = cookie.read(&req, FLOW_COOKIE);
-    let outcome = signin::finish(&state, flow.as_deref(), query.into_inner(), &origin(&req)).await;
+    let session = cookie.session_token(&req);
+    let browser = signin::Browser {
+        flow_cookie: flow.as_deref(),
+        session_token: session.as_deref(),
+    };
+    let outcome = signin::finish(&state, browser, query.into_inner(), &origin(&req)).await;
     let (location, session) = match outcome {
         Ok(Finished::SignedIn(signed_in)) => {
             (signed_in.return_to, Some(cookie.issue(&signed_in.session.token)))

@@ -237,6 +237,26 @@ async fn an_org_admin_cannot_take_over_another_orgs_member_through_her_idp() {
     assert_eq!(linked["items"], json!([]));
 }
 
+/// Starts linking `account` at Acme's IdP from `browser` (POST /api/v1/me/identities
+/// with `body`) and walks the IdP up to Attest's callback: the walker and that URL.
+async fn link_at_idp(w: &World, browser: &Browser, body: Value, account: &str) -> (Walker, String) {
+    let res = browser
+        .send(Method::POST, "/api/v1/me/identities", Some(body))
+        .await;
+    assert_eq!(res.status(), 200);
+    let started: Value = res.json().await.unwrap();
+    w.idp.next_login(account).await;
+    let walker = Walker::with_jar(browser.jar.clone());
+    let callback = walker
+        .walk(
+            started["redirect"].as_str().unwrap(),
+            &w.app.url("/auth/sso/callback"),
+        )
+        .await
+        .unwrap_or_else(|(url, _)| panic!("stopped at {url}"));
+    (walker, callback)
+}
+
 #[tokio::test]
 async fn linking_takes_the_accounts_credentials_and_a_session_from_one_idp_reaches_its_org_only() {
     let w = world(false).await;
@@ -282,18 +302,8 @@ async fn linking_takes_the_accounts_credentials_and_a_session_from_one_idp_reach
     assert_problem(res, 404, "not_found").await;
 
     // With her password: through Acme's IdP, back to the account page, linked.
-    let res = link(json!({"org": "acme", "password": PASSWORD, "return_to": "/account?linked=1"})).await;
-    assert_eq!(res.status(), 200);
-    let started: Value = res.json().await.unwrap();
-    w.idp.next_login("carol-sub").await;
-    let linking = Walker::with_jar(browser.jar.clone());
-    let callback = linking
-        .walk(
-            started["redirect"].as_str().unwrap(),
-            &w.app.url("/auth/sso/callback"),
-        )
-        .await
-        .unwrap_or_else(|(url, _)| panic!("stopped at {url}"));
+    let body = json!({"org": "acme", "password": PASSWORD, "return_to": "/account?linked=1"});
+    let (linking, callback) = link_at_idp(&w, &browser, body, "carol-sub").await;
     let res = linking.callback(&callback).await;
     assert_eq!(location(&res), "/account?linked=1");
     let linked: Value = browser.get("/api/v1/me/identities").await.json().await.unwrap();
@@ -305,28 +315,24 @@ async fn linking_takes_the_accounts_credentials_and_a_session_from_one_idp_reach
 
     // The identity is Carol's now: Dave cannot link it to his account.
     let dave = login(&w.app, "dave@acme.test", PASSWORD).await;
-    let res = dave
-        .send(
-            Method::POST,
-            "/api/v1/me/identities",
-            Some(json!({"org": "acme", "password": PASSWORD})),
-        )
-        .await;
-    let started: Value = res.json().await.unwrap();
-    w.idp.next_login("carol-sub").await;
-    let linking = Walker::with_jar(dave.jar.clone());
-    let callback = linking
-        .walk(
-            started["redirect"].as_str().unwrap(),
-            &w.app.url("/auth/sso/callback"),
-        )
-        .await
-        .unwrap_or_else(|(url, _)| panic!("stopped at {url}"));
+    let body = json!({"org": "acme", "password": PASSWORD});
+    let (linking, callback) = link_at_idp(&w, &dave, body.clone(), "carol-sub").await;
     let res = linking.callback(&callback).await;
     assert_eq!(location(&res), "/account?link_error=identity_linked_elsewhere");
     let refusal = events(&w.app, w.acme).await.pop().unwrap();
     assert_eq!(refusal.action, "identity.linked");
     assert_eq!(refusal.outcome, Outcome::Failure);
+
+    // A link begun in a session revoked since (a reset, a sign-out) links nothing.
+    let ending = login(&w.app, "dave@acme.test", PASSWORD).await;
+    w.idp.add_account("dave-2-sub", "dave.two@acme.test", true).await;
+    let (linking, callback) = link_at_idp(&w, &ending, body, "dave-2-sub").await;
+    assert_eq!(
+        ending.send(Method::POST, "/auth/logout", None).await.status(),
+        204
+    );
+    let res = linking.callback(&callback).await;
+    assert_eq!(location(&res), "/account?link_error=state_invalid");
 
     // Carol signs in through Acme's IdP: that session reaches Acme, not Globex.
     let (walker, res) = sign_in(&w, "carol-sub", "/auth/sso/start?org=acme").await;
@@ -347,6 +353,9 @@ async fn linking_takes_the_accounts_credentials_and_a_session_from_one_idp_reach
         .map(|o| o["slug"].as_str().unwrap())
         .collect();
     assert_eq!(slugs, ["acme"]);
+    // Nor may it change her own credentials: that takes her password session.
+    let res = sso.send(Method::POST, "/api/v1/me/totp", None).await;
+    assert_problem(res, 403, "forbidden").await;
     // Her password session reaches both.
     assert_eq!(browser.get("/api/v1/orgs/globex").await.status(), 200);
 }

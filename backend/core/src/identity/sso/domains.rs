@@ -15,8 +15,8 @@ use std::time::Duration;
 use attest_shared::{api::SsoDomain, error::FieldError, permissions::Permission};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
-    QueryOrder as _, QuerySelect as _, Set,
+    sea_query::Expr, ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _,
+    QueryFilter as _, QueryOrder as _, QuerySelect as _, Set,
 };
 use uuid::Uuid;
 
@@ -238,19 +238,37 @@ pub async fn verify(
     }
     let txn = state.begin().await?;
     let now = clock::now();
-    let mut active: sso_domains::ActiveModel = claim.into();
-    active.state = Set(State::Verified.as_str().to_owned());
-    active.verified_at = Set(Some(now));
-    active.verified_method = Set(Some(method.as_str().to_owned()));
-    active.checked_at = Set(Some(now));
-    // Two orgs proving the same domain at once: the unique index lets one through.
-    let verified = match active.update(&txn).await {
-        Ok(verified) => verified,
+    // The claim as it was proven: dropped or re-claimed meanwhile (a new
+    // challenge), it changes nothing. Two orgs proving one domain at once:
+    // the unique index lets one through.
+    let updated = sso_domains::Entity::update_many()
+        .col_expr(sso_domains::Column::State, Expr::value(State::Verified.as_str()))
+        .col_expr(sso_domains::Column::VerifiedAt, Expr::value(now))
+        .col_expr(sso_domains::Column::VerifiedMethod, Expr::value(method.as_str()))
+        .col_expr(sso_domains::Column::CheckedAt, Expr::value(now))
+        .filter(sso_domains::Column::OrgId.eq(scope.org_id()))
+        .filter(sso_domains::Column::Domain.eq(domain.as_str()))
+        .filter(sso_domains::Column::TxtToken.eq(claim.txt_token.as_str()))
+        .filter(sso_domains::Column::State.ne(State::Verified.as_str()))
+        .exec(&txn)
+        .await;
+    match updated {
+        Ok(done) if done.rows_affected == 1 => {}
+        Ok(_) => {
+            return Err(AppError::new(
+                ErrorKind::Conflict,
+                "the claim changed while it was being checked; look at it again",
+            ))
+        }
         Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
             return Err(taken(&domain))
         }
         Err(e) => return Err(e.into()),
-    };
+    }
+    let verified = sso_domains::Entity::find_by_id((scope.org_id(), domain.clone()))
+        .one(&txn)
+        .await?
+        .ok_or_else(AppError::not_found)?;
     let record = Record::of(Action::SsoDomainVerified, "sso_domain", &domain).with(Metadata::facts(Facts {
         domain: Some(domain.clone()),
         verification_method: Some(method.as_str().to_owned()),
@@ -317,10 +335,11 @@ pub async fn recheck(state: &AppState, due_before: DateTime<Utc>) -> AppResult<u
                 active.checked_at = Set(Some(clock::now()));
                 active.update(&state.db).await?;
             }
-            _ => {
-                suspend(state, claim).await?;
-                suspended += 1;
-            }
+            _ => match suspend(state, claim).await {
+                Ok(()) => suspended += 1,
+                // One claim's failure leaves the others to be checked.
+                Err(e) => tracing::warn!(error = %e, "an SSO domain could not be suspended"),
+            },
         }
     }
     Ok(suspended)

@@ -26,8 +26,11 @@ use crate::{
     actor::Origin,
     audit::{self, Action, Metadata, Reason, Record, Source},
     authz, clock,
-    identity::login::{self, SecondFactor},
-    store::entities::{memberships, orgs, sessions, user_identities, users},
+    identity::{
+        login::{self, SecondFactor},
+        sessions,
+    },
+    store::entities::{memberships, orgs, sessions as session_rows, user_identities, users},
     tenancy::members,
     Actor, AppError, AppResult, AppState, ErrorKind,
 };
@@ -68,7 +71,7 @@ async fn prove_account(
         return Ok(());
     }
     let session = match actor.session_id() {
-        Some(id) => sessions::Entity::find_by_id(id).one(&state.db).await?,
+        Some(id) => session_rows::Entity::find_by_id(id).one(&state.db).await?,
         None => None,
     };
     let recent = session
@@ -83,15 +86,27 @@ async fn prove_account(
 }
 
 /// Links the identity the IdP vouched for to `user_id` (the account that
-/// began the flow). Every refusal is audited in the org.
+/// began the flow), if the browser still holds a live session of that account:
+/// a flow begun with a session revoked since (a password reset, say) links
+/// nothing. Every refusal is audited in the org.
 pub(super) async fn complete(
     state: &AppState,
     provider: &Provider,
     identity: Identity,
     user_id: Uuid,
+    session_token: Option<&str>,
     origin: &Origin,
 ) -> Result<(), SsoFailure> {
-    match link(state, provider, &identity, user_id, origin).await? {
+    let session = match session_token {
+        Some(token) => sessions::authenticate(state, token).await?,
+        None => None,
+    };
+    let outcome = if session.is_some_and(|live| live.user.id == user_id) {
+        link(state, provider, &identity, user_id, origin).await?
+    } else {
+        Err(Reason::StateInvalid)
+    };
+    match outcome {
         Ok(()) => Ok(()),
         Err(reason) => {
             let refusal = Refusal::new(provider.org_id, Purpose::Link, reason);

@@ -185,14 +185,23 @@ pub enum Finished {
     },
 }
 
+/// What the browser coming back from the IdP carries.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Browser<'a> {
+    /// The pre-auth cookie naming its flow.
+    pub flow_cookie: Option<&'a str>,
+    /// Its session token, if signed in (a link needs the session that began it).
+    pub session_token: Option<&'a str>,
+}
+
 /// Completes a flow. Every refusal for a known flow is audited in its org.
 pub async fn finish(
     state: &AppState,
-    cookie: Option<&str>,
+    browser: Browser<'_>,
     callback: Callback,
     origin: &Origin,
 ) -> Result<Finished, SsoFailure> {
-    let flow = match claim_flow(state, cookie, callback.state.as_deref()).await? {
+    let flow = match claim_flow(state, browser.flow_cookie, callback.state.as_deref()).await? {
         Ok(flow) => flow,
         Err((Some(org_id), reason)) => {
             let refusal = Refusal::new(org_id, Purpose::SignIn, reason);
@@ -235,7 +244,7 @@ pub async fn finish(
         }
     };
     if let Some(user_id) = flow.link_user_id {
-        linking::complete(state, &provider, identity, user_id, origin).await?;
+        linking::complete(state, &provider, identity, user_id, browser.session_token, origin).await?;
         return Ok(Finished::Linked {
             return_to: flow.return_to,
         });
