@@ -3,6 +3,9 @@
 //! A failed delivery is retried after 1, 2, 4 … seconds, at most 5 minutes apart,
 //! for as long as it takes. Until jobs run under a leader lock, run one worker
 //! per database (every instance runs one; a message may then, rarely, be sent twice).
+//! A sent message keeps its envelope (recipient, subject, times) but not its
+//! bodies: they may carry single-use links (invitations, password resets) that
+//! must not outlive the delivery in the database.
 
 use std::{sync::Arc, time::Duration};
 
@@ -68,6 +71,8 @@ pub async fn deliver_due(db: &DatabaseConnection, mailer: &Mailer) -> AppResult<
             Ok(()) => {
                 active.sent_at = Set(Some(clock::now()));
                 active.last_error = Set(None);
+                active.text_body = Set(String::new());
+                active.html_body = Set(String::new());
                 sent += 1;
             }
             Err(error) => {

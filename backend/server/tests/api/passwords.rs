@@ -165,6 +165,24 @@ async fn a_reset_link_works_once_for_thirty_minutes_and_the_answer_is_the_same_f
 
     let token = mailed_token(&smtp, "pat@example.com", 0).await;
     assert_eq!(token.len(), 43, "256 random bits: {token}");
+    // Delivered, the link no longer sits in the database (only its hash does).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        use attest_core::store::entities::mail_outbox;
+        let rows = mail_outbox::Entity::find().all(&app.state.db).await.unwrap();
+        let sent = rows
+            .iter()
+            .find(|r| r.subject == "Reset your Attest password" && r.sent_at.is_some());
+        if let Some(sent) = sent {
+            assert!(!sent.text_body.contains(&token) && !sent.html_body.contains(&token));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the delivery was never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // A refused password leaves the token usable; a good one uses it up.
     let res = confirm(&app, &token, "qwertyuiop123").await;
