@@ -192,8 +192,8 @@ pub async fn list(state: &AppState, scope: &OrgScope) -> AppResult<Vec<SsoDomain
 }
 
 /// `POST …/sso/domains/{domain}/verify`: proves a claimed domain by its TXT
-/// record (`sso:manage`), or by an operator's word (operators only). Proving a
-/// verified domain again changes nothing.
+/// record (`sso:manage`), or by an operator's word (an operator who also holds
+/// `sso:manage` in the org). Proving a verified domain again changes nothing.
 pub async fn verify(
     state: &AppState,
     scope: &OrgScope,
@@ -202,7 +202,8 @@ pub async fn verify(
 ) -> AppResult<SsoDomain> {
     match method {
         Method::Dns => scope.require(Permission::SsoManage)?,
-        Method::Operator if scope.actor().is_operator() => {}
+        // The route's own permission too: the same answer with or without an Idempotency-Key.
+        Method::Operator if scope.actor().is_operator() => scope.require(Permission::SsoManage)?,
         Method::Operator => {
             return Err(AppError::new(
                 ErrorKind::Forbidden,
