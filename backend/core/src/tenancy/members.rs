@@ -20,6 +20,14 @@ pub fn is_live(membership: &memberships::Model) -> bool {
     membership.expires_at.is_none_or(|until| until > clock::now())
 }
 
+/// Whether the user is a live member of the org (inside `db`'s transaction, if any).
+pub async fn is_live_member<C: ConnectionTrait>(db: &C, org_id: Uuid, user_id: Uuid) -> AppResult<bool> {
+    Ok(memberships::Entity::find_by_id((org_id, user_id))
+        .one(db)
+        .await?
+        .is_some_and(|m| is_live(&m)))
+}
+
 /// A member as the members list shows them.
 #[derive(Debug, Clone)]
 pub struct Member {

@@ -16,8 +16,9 @@ use sea_orm::sea_query::Expr;
 
 use crate::{
     audit::{self, Action, Facts, Metadata, Record, Source},
-    authz::{self, OrgScope},
+    authz::OrgScope,
     clock,
+    identity::sso,
     precondition::{self, Expected},
     store::entities::{membership_roles, memberships, orgs},
     Actor, AppError, AppResult, AppState, ErrorKind,
@@ -243,13 +244,16 @@ pub async fn list_visible(state: &AppState, actor: &Actor) -> AppResult<Vec<orgs
             .all(&state.db)
             .await?);
     }
-    let mut visible = Vec::new();
-    for (org, _) in memberships_of(state, actor.user_id()).await? {
-        if authz::reaches(state, actor, org.id).await? {
-            visible.push(org);
-        }
-    }
-    Ok(visible)
+    let reached = match actor.idp_issuer() {
+        Some(issuer) => Some(sso::settings::orgs_signing_in_with(state, issuer).await?),
+        None => None,
+    };
+    Ok(memberships_of(state, actor.user_id())
+        .await?
+        .into_iter()
+        .map(|(org, _)| org)
+        .filter(|org| reached.as_ref().is_none_or(|ids| ids.contains(&org.id)))
+        .collect())
 }
 
 /// The user's live memberships: each org with the user's role names, by slug.

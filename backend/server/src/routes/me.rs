@@ -155,7 +155,7 @@ pub async fn link_identity(
     cookie: web::Data<SessionCookie>,
     ApiJson(body): ApiJson<LinkIdentity>,
 ) -> ApiResult<HttpResponse> {
-    let started = linking::start(&state, &signed_in.actor, body).await?;
+    let started = linking::start(&state, &signed_in.actor, &signed_in.session.session, body).await?;
     let response = HttpResponse::Ok()
         .cookie(super::sso::flow_cookie(&cookie, &started.cookie))
         .json(LinkStarted {

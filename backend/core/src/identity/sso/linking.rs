@@ -11,9 +11,7 @@
 use std::time::Duration;
 
 use attest_shared::api::LinkIdentity;
-use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, Set,
-};
+use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, Set};
 use uuid::Uuid;
 
 use super::{
@@ -30,7 +28,7 @@ use crate::{
         login::{self, SecondFactor},
         sessions,
     },
-    store::entities::{memberships, orgs, sessions as session_rows, user_identities, users},
+    store::entities::{orgs, sessions as session_rows, user_identities, users},
     tenancy::members,
     Actor, AppError, AppResult, AppState, ErrorKind,
 };
@@ -40,18 +38,24 @@ pub const RECENT_SIGN_IN: Duration = Duration::from_secs(600);
 /// Where the browser returns when the request names no page.
 const ACCOUNT_PAGE: &str = "/account";
 
-/// `POST /api/v1/me/identities`: proves the account, then opens a flow at the
-/// org's IdP that links the identity signed in there.
-pub async fn start(state: &AppState, actor: &Actor, input: LinkIdentity) -> AppResult<Started> {
+/// `POST /api/v1/me/identities`: proves the account (`session` is the one the
+/// request came with), then opens a flow at the org's IdP that links the
+/// identity signed in there.
+pub async fn start(
+    state: &AppState,
+    actor: &Actor,
+    session: &session_rows::Model,
+    input: LinkIdentity,
+) -> AppResult<Started> {
     let return_to = signin::safe_return_to(Some(input.return_to.as_deref().unwrap_or(ACCOUNT_PAGE)))?;
     let org = authz::find_org(state, &input.org).await?;
-    if !is_live_member(&state.db, org.id, actor.user_id()).await? {
+    if !members::is_live_member(&state.db, org.id, actor.user_id()).await? {
         return Err(AppError::not_found());
     }
     let provider = settings::for_org(state, org.id)
         .await?
         .ok_or_else(|| AppError::new(ErrorKind::NotFound, "this organization does not sign in with SSO"))?;
-    prove_account(state, actor, input.password, input.totp.as_deref()).await?;
+    prove_account(state, actor, session, input.password, input.totp.as_deref()).await?;
     signin::begin(state, &provider, return_to, Some(actor.user_id())).await
 }
 
@@ -59,6 +63,7 @@ pub async fn start(state: &AppState, actor: &Actor, input: LinkIdentity) -> AppR
 async fn prove_account(
     state: &AppState,
     actor: &Actor,
+    session: &session_rows::Model,
     password: Option<String>,
     totp: Option<&str>,
 ) -> AppResult<()> {
@@ -70,12 +75,8 @@ async fn prove_account(
         login::reauthenticate(state, actor.user.clone(), password, second_factor, &actor.origin).await?;
         return Ok(());
     }
-    let session = match actor.session_id() {
-        Some(id) => session_rows::Entity::find_by_id(id).one(&state.db).await?,
-        None => None,
-    };
-    let recent = session
-        .is_some_and(|s| s.idp_issuer.is_some() && clock::after(s.created_at, RECENT_SIGN_IN) > clock::now());
+    let recent =
+        session.idp_issuer.is_some() && clock::after(session.created_at, RECENT_SIGN_IN) > clock::now();
     if recent {
         return Ok(());
     }
@@ -130,7 +131,7 @@ async fn link(
     if user.disabled_at.is_some() {
         return Ok(Err(Reason::AccountDisabled));
     }
-    if !is_live_member(&txn, org_id, user.id).await? {
+    if !members::is_live_member(&txn, org_id, user.id).await? {
         return Ok(Err(Reason::NotAMember));
     }
     let existing = user_identities::Entity::find_by_id((identity.issuer.clone(), identity.subject.clone()))
@@ -177,11 +178,4 @@ pub async fn list(state: &AppState, user_id: Uuid) -> AppResult<Vec<(user_identi
         .collect();
     linked.sort_by_key(|(identity, _)| identity.created_at);
     Ok(linked)
-}
-
-async fn is_live_member<C: ConnectionTrait>(db: &C, org_id: Uuid, user_id: Uuid) -> AppResult<bool> {
-    Ok(memberships::Entity::find_by_id((org_id, user_id))
-        .one(db)
-        .await?
-        .is_some_and(|m| members::is_live(&m)))
 }

@@ -153,6 +153,18 @@ pub async fn signs_in_with(state: &AppState, org_id: Uuid, issuer: &str) -> AppR
         .is_some_and(|config| config.enabled && config.issuer == issuer))
 }
 
+/// Every org that signs in with SSO through `issuer` (what an SSO session reaches).
+pub async fn orgs_signing_in_with(state: &AppState, issuer: &str) -> AppResult<Vec<Uuid>> {
+    Ok(sso_configs::Entity::find()
+        .filter(sso_configs::Column::Enabled.eq(true))
+        .filter(sso_configs::Column::Issuer.eq(issuer))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|config| config.org_id)
+        .collect())
+}
+
 /// The org's provider, when SSO is enabled for it.
 pub async fn for_org(state: &AppState, org_id: Uuid) -> AppResult<Option<Provider>> {
     match sso_configs::Entity::find_by_id(org_id).one(&state.db).await? {
