@@ -13,6 +13,8 @@ mod m20261204_000005_sso;
 mod m20261204_000006_partner_api;
 mod m20261204_000007_idempotency_claims;
 mod m20261206_000008_sso_domain_proof;
+mod m20261207_000009_list_keys;
+mod m20261207_000010_credentials_epoch;
 
 pub struct Migrator;
 
@@ -28,6 +30,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000006_partner_api::Migration),
             Box::new(m20261204_000007_idempotency_claims::Migration),
             Box::new(m20261206_000008_sso_domain_proof::Migration),
+            Box::new(m20261207_000009_list_keys::Migration),
+            Box::new(m20261207_000010_credentials_epoch::Migration),
         ]
     }
 }

@@ -13,11 +13,11 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
-    /// A complete list in one page.
-    pub fn all(items: Vec<T>) -> Self {
-        Self {
-            items,
-            next_cursor: None,
+    /// The same page with each item converted (a row to its view).
+    pub fn map<U>(self, convert: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(convert).collect(),
+            next_cursor: self.next_cursor,
         }
     }
 }

@@ -3,7 +3,7 @@
 use attest_shared::permissions::PermissionSet;
 use uuid::Uuid;
 
-use crate::store::entities::users;
+use crate::{identity::verified::Epoch, store::entities::users};
 
 /// How the actor proved who they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +66,10 @@ pub struct Actor {
     pub user: users::Model,
     pub credential: Credential,
     pub origin: Origin,
+    /// The credentials epoch the credential was verified under, for a request:
+    /// what else of that request may come from memory. `None` (the CLI, jobs):
+    /// everything is read from the database.
+    pub epoch: Option<Epoch>,
 }
 
 impl Actor {

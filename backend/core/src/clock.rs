@@ -13,3 +13,11 @@ pub fn after(t: DateTimeWithTimeZone, d: std::time::Duration) -> DateTimeWithTim
         .and_then(|d| t.checked_add_signed(d))
         .unwrap_or(t)
 }
+
+/// `t - d`, saturating like [`after`].
+pub fn before(t: DateTimeWithTimeZone, d: std::time::Duration) -> DateTimeWithTimeZone {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_sub_signed(d))
+        .unwrap_or(t)
+}

@@ -36,6 +36,8 @@ pub struct AppState {
     pub decisions: Arc<authz::decisions::Decisions>,
     /// Discovery documents and signing keys of the orgs' IdPs (one cache per instance).
     pub providers: Arc<identity::sso::Providers>,
+    /// Sessions, keys and orgs verified under the current credentials epoch.
+    pub verified: Arc<identity::verified::Verified>,
     write_lock: store::write::WriteLock,
 }
 
@@ -48,6 +50,7 @@ impl AppState {
             providers: Arc::new(identity::sso::Providers::new(config.sso_allow_private_issuers)),
             config: Arc::new(config),
             decisions: Arc::default(),
+            verified: Arc::default(),
         }
     }
 

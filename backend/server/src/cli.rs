@@ -241,6 +241,7 @@ async fn create_operator(settings: Settings, email: String, password_stdin: bool
     } else {
         ask_password_twice()?
     };
+    let new_file = sqlite_file(settings.database_url.expose()).filter(|path| !path.exists());
     let state = attest_server::startup::open_state(&settings).await?;
     store::migrations::up(&state.db).await?;
     let user = attest_core::identity::users::create_operator(&state, &email, password)
@@ -252,6 +253,14 @@ async fn create_operator(settings: Settings, email: String, password_stdin: bool
         user.id,
         database_named(settings.database_url.expose())
     );
+    if let Some(path) = new_file {
+        // A relative path follows the working directory: say so before it bites.
+        eprintln!(
+            "note: {} did not exist, so this is a new, empty database. The server must open the \
+             same file: run it from this directory, or set ATTEST_DATABASE_URL to an absolute path.",
+            path.display()
+        );
+    }
     state.db.close().await?;
     Ok(())
 }
@@ -299,18 +308,23 @@ fn ask_password_twice() -> anyhow::Result<String> {
     Ok(first)
 }
 
+/// The absolute path of a SQLite URL's file (`None` for other databases).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let path = std::path::Path::new(
+        rest.trim_start_matches("//")
+            .split('?')
+            .next()
+            .unwrap_or_default(),
+    );
+    Some(std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
+}
+
 /// Which database a command wrote to, without credentials: a SQLite file's
 /// path, or a PostgreSQL server's host and database.
 fn database_named(url: &str) -> String {
-    if let Some(rest) = url.strip_prefix("sqlite:") {
-        let path = rest
-            .trim_start_matches("//")
-            .split('?')
-            .next()
-            .unwrap_or_default();
-        let path = std::path::Path::new(path);
-        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        return format!("the SQLite database {}", absolute.display());
+    if let Some(path) = sqlite_file(url) {
+        return format!("the SQLite database {}", path.display());
     }
     match url::Url::parse(url) {
         Ok(parsed) => format!(

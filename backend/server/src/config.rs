@@ -121,7 +121,7 @@ pub struct TlsFiles {
 }
 
 /// The validated configuration of one `attest` process.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub env: Environment,
     pub listen: SocketAddr,
@@ -853,5 +853,103 @@ mod tests {
         assert_eq!(url_for(&set).unwrap(), "https://attest.example.com/");
         let rejected = url_for(&[("ATTEST_PUBLIC_URL", "http://0.0.0.0:8080")]).unwrap_err();
         assert!(rejected.problems[0].message.contains("wildcard"), "{rejected}");
+    }
+    /// A valid value other than the default for each documented key (with the
+    /// keys it needs beside it), so the test below can set it.
+    fn sample(key: &str, dir: &Path) -> Option<Vec<(String, String)>> {
+        let file = |name: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, "pem").unwrap();
+            path.display().to_string()
+        };
+        let pairs = match key {
+            "ATTEST_ENV" => vec![(key, "production".to_owned())],
+            "ATTEST_LISTEN" => vec![(key, "127.0.0.1:9999".to_owned())],
+            "ATTEST_PUBLIC_URL" => vec![(key, "https://other.example.com".to_owned())],
+            "ATTEST_DATABASE_URL" => vec![(key, "postgres://attest@db/attest".to_owned())],
+            "ATTEST_REDIS_URL" => vec![(key, "redis://127.0.0.1:6379".to_owned())],
+            "ATTEST_SECRET_KEY" => vec![(key, "cd".repeat(32))],
+            "ATTEST_SMTP_URL" => vec![(key, "smtp://mail.example.com:25".to_owned())],
+            "ATTEST_MAIL_DIR" => vec![(key, "elsewhere/mail".to_owned())],
+            "ATTEST_DATA_DIR" => vec![(key, "elsewhere".to_owned())],
+            "ATTEST_ALLOWED_ORIGINS" => vec![(key, "https://partner.example.com".to_owned())],
+            "ATTEST_LOG_FORMAT" => vec![(key, "json".to_owned())],
+            "ATTEST_METRICS_TOKEN" => vec![(key, "a-metrics-token-long-enough".to_owned())],
+            "ATTEST_LOGIN_MAX_FAILURES" => vec![(key, "9".to_owned())],
+            "ATTEST_LOGIN_LOCKOUT_SECONDS" => vec![(key, "60".to_owned())],
+            "ATTEST_RATE_LIMIT_PER_MINUTE" => vec![(key, "10".to_owned())],
+            "ATTEST_AUTH_RATE_LIMIT_PER_MINUTE" => vec![(key, "5".to_owned())],
+            "ATTEST_MAX_BODY_BYTES" => vec![(key, "4096".to_owned())],
+            "ATTEST_MAX_IMPORT_BYTES" => vec![(key, "4096".to_owned())],
+            "ATTEST_MAX_UPLOAD_BYTES" => vec![(key, "4096".to_owned())],
+            "ATTEST_SESSION_IDLE_SECONDS" => vec![(key, "60".to_owned())],
+            "ATTEST_SESSION_MAX_SECONDS" => vec![(key, "7200".to_owned())],
+            "ATTEST_TRUSTED_PROXIES" => vec![(key, "10.0.0.0/8".to_owned())],
+            "ATTEST_TLS_CERT_FILE" | "ATTEST_TLS_KEY_FILE" => vec![
+                ("ATTEST_TLS_CERT_FILE", file("cert.pem")),
+                ("ATTEST_TLS_KEY_FILE", file("key.pem")),
+            ],
+            "ATTEST_SHUTDOWN_TIMEOUT_SECONDS" => vec![(key, "5".to_owned())],
+            "ATTEST_REQUEST_TIMEOUT_SECONDS" => vec![(key, "5".to_owned())],
+            "ATTEST_DNS_RESOLVER" => vec![(key, "127.0.0.1:5353".to_owned())],
+            _ => return None,
+        };
+        Some(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    }
+
+    /// The `ATTEST_*` names in the first column of docs/configuration.md's table.
+    fn documented_keys() -> Vec<String> {
+        let doc = include_str!("../../../docs/configuration.md");
+        doc.lines()
+            .filter_map(|line| line.strip_prefix("| `"))
+            .filter_map(|row| row.split(" | ").next())
+            .flat_map(|cell| cell.split('`'))
+            .filter(|word| word.starts_with(ENV_PREFIX))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn every_documented_key_changes_the_settings_or_is_warned_about() {
+        let keys = documented_keys();
+        assert!(keys.len() >= 25, "the table was read: {keys:?}");
+        let known: Vec<String> = KEYS.iter().map(|k| env_name(k.name)).collect();
+        let mut undocumented = known.clone();
+        undocumented.retain(|name| !keys.contains(name));
+        assert!(
+            undocumented.is_empty(),
+            "keys missing from docs/configuration.md: {undocumented:?}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let base = [
+            (
+                "ATTEST_PUBLIC_URL".to_owned(),
+                "https://attest.example.com".to_owned(),
+            ),
+            ("ATTEST_SECRET_KEY".to_owned(), GOOD_KEY.to_owned()),
+        ];
+        let settings_with = |extra: &[(String, String)]| {
+            let mut pairs: BTreeMap<String, String> = base.iter().cloned().collect();
+            pairs.extend(extra.iter().cloned());
+            Sources::read(None, pairs)
+        };
+        let defaults = load(&settings_with(&[])).unwrap();
+        for key in &keys {
+            assert!(known.contains(key), "{key} is documented but not a setting");
+            let pairs = sample(key, dir.path()).unwrap_or_else(|| panic!("give {key} a sample value"));
+            let sources = settings_with(&pairs);
+            let settings = load(&sources).unwrap_or_else(|e| panic!("{key}: {e}"));
+            let warned = sources
+                .set_but_unused()
+                .iter()
+                .any(|w| w.starts_with(key.as_str()));
+            if NOT_USED_YET.iter().any(|(name, _)| env_name(name) == *key) {
+                assert!(warned, "{key} is not used yet, and setting it must say so");
+            } else {
+                assert!(!warned, "{key} is used, yet warned about");
+                assert_ne!(settings, defaults, "{key} is parsed but changes nothing");
+            }
+        }
     }
 }

@@ -3,10 +3,10 @@
 use std::{future::Future, pin::Pin};
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpMessage as _, HttpRequest};
-use attest_core::{precondition::Expected, AppError, ErrorKind};
+use attest_core::{precondition::Expected, store::page::PageRequest, AppError, ErrorKind};
 use attest_shared::error::FieldError;
 use futures_util::StreamExt as _;
-use serde::de::DeserializeOwned;
+use serde::{de::DeserializeOwned, Deserialize};
 
 use crate::problem::ApiError;
 
@@ -132,6 +132,22 @@ fn field_error(path: &str, err: &serde_json::Error) -> AppError {
         path.to_owned()
     };
     AppError::validation(vec![FieldError { field, message }])
+}
+
+/// A list's `?limit=` and `?cursor=` (CONTRACT.md "Lists").
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page: 1 to 200, 50 when absent.
+    limit: Option<u64>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn request(self) -> Result<PageRequest, ApiError> {
+        Ok(PageRequest::new(self.limit, self.cursor)?)
+    }
 }
 
 /// `If-Match` on an update that requires it (`428` without): `*` or the ETag read.

@@ -45,7 +45,7 @@ fn MembersBody() -> impl IntoView {
     });
     let roles = LocalResource::new(move || {
         let slug = slug.get();
-        async move { api::get::<Page<RoleView>>(&format!("/api/v1/orgs/{slug}/roles")).await }
+        async move { api::get::<Page<RoleView>>(&format!("/api/v1/orgs/{slug}/roles?limit=200")).await }
     });
     let save = Action::new_local(move |(user, roles, version): &(String, Vec<String>, i32)| {
         let path = format!("/api/v1/orgs/{}/members/{user}/roles", slug.get_untracked());
@@ -171,7 +171,7 @@ fn RolesBody() -> impl IntoView {
     let can_manage = move || mine.get().is_some_and(|p| p.contains(&Permission::RolesManage));
     let roles = LocalResource::new(move || {
         let slug = slug.get();
-        async move { api::get::<Page<RoleView>>(&format!("/api/v1/orgs/{slug}/roles")).await }
+        async move { api::get::<Page<RoleView>>(&format!("/api/v1/orgs/{slug}/roles?limit=200")).await }
     });
     let (name, set_name) = signal(String::new());
     let picked = RwSignal::new(Vec::<Permission>::new());

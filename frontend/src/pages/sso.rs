@@ -93,7 +93,7 @@ fn SsoBody() -> impl IntoView {
     });
     let roles = LocalResource::new(move || {
         let slug = slug.get();
-        async move { api::get::<Page<RoleView>>(&format!("/api/v1/orgs/{slug}/roles")).await }
+        async move { api::get::<Page<RoleView>>(&format!("/api/v1/orgs/{slug}/roles?limit=200")).await }
     });
     let fields = Fields::new();
     Effect::new(move |_| {

@@ -1,19 +1,22 @@
 //! Reading an org's trail: filtered, newest first, a page at a time.
 
 use attest_shared::{
+    api::Page,
     audit::{AuditEvent, SignedCheckpoint},
-    error::FieldError,
     permissions::Permission,
 };
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _};
+use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use uuid::Uuid;
 
 use super::{verify::Verification, writer::event_of};
 use crate::{
     authz::OrgScope,
-    store::entities::{audit_checkpoints, audit_events},
-    AppError, AppResult, AppState,
+    store::{
+        entities::{audit_checkpoints, audit_events},
+        page::{self, PageRequest},
+    },
+    AppResult, AppState,
 };
 
 /// The list route's filters (CONTRACT.md); all optional, all combined.
@@ -26,21 +29,17 @@ pub struct Filter {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// Events before `cursor` (a `seq`, from the previous page), newest first, and
-/// the cursor of the next page if there is one. Each filter has an index that
-/// keeps `seq` order, so a page costs the same at any depth.
+/// A page of events, newest first: each page starts below the previous page's
+/// last `seq`. Each filter has an index that keeps `seq` order, so a page costs
+/// the same at any depth.
 pub async fn list(
     state: &AppState,
     scope: &OrgScope,
     filter: &Filter,
-    cursor: Option<&str>,
-    limit: u64,
-) -> AppResult<(Vec<AuditEvent>, Option<String>)> {
+    page: &PageRequest,
+) -> AppResult<Page<AuditEvent>> {
     scope.require(Permission::AuditRead)?;
     let mut query = audit_events::Entity::find().filter(audit_events::Column::OrgId.eq(scope.org_id()));
-    if let Some(before) = cursor.map(parse_cursor).transpose()? {
-        query = query.filter(audit_events::Column::Seq.lt(before));
-    }
     if let Some(action) = &filter.action {
         query = query.filter(audit_events::Column::Action.eq(action.as_str()));
     }
@@ -56,24 +55,15 @@ pub async fn list(
     if let Some(until) = filter.until {
         query = query.filter(audit_events::Column::OccurredAt.lt(until.fixed_offset()));
     }
-    let mut rows = query
-        .order_by_desc(audit_events::Column::Seq)
-        .limit(limit + 1)
-        .all(&state.db)
-        .await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next = more.then(|| rows.last().map(|r| r.seq.to_string())).flatten();
-    let events = rows.into_iter().map(event_of).collect::<AppResult<Vec<_>>>()?;
-    Ok((events, next))
-}
-
-fn parse_cursor(cursor: &str) -> AppResult<i64> {
-    cursor.parse().map_err(|_| {
-        AppError::validation(vec![FieldError {
-            field: "cursor".into(),
-            message: "is not a cursor this list gave out".into(),
-        }])
+    let newest_first = page::descending(query, audit_events::Column::Seq);
+    let rows = page.load(&state.db, newest_first, |row| row.seq).await?;
+    Ok(Page {
+        next_cursor: rows.next_cursor,
+        items: rows
+            .items
+            .into_iter()
+            .map(event_of)
+            .collect::<AppResult<Vec<_>>>()?,
     })
 }
 
@@ -86,20 +76,21 @@ pub async fn verify(state: &AppState, scope: &OrgScope) -> AppResult<Verificatio
 
 /// The org's signed checkpoints, oldest first (`GET …/audit-events/checkpoints`):
 /// with an export and the published key, everything an auditor needs.
-pub async fn checkpoints(state: &AppState, scope: &OrgScope) -> AppResult<Vec<SignedCheckpoint>> {
+pub async fn checkpoints(
+    state: &AppState,
+    scope: &OrgScope,
+    page: &PageRequest,
+) -> AppResult<Page<SignedCheckpoint>> {
     scope.require(Permission::AuditRead)?;
-    Ok(audit_checkpoints::Entity::find()
+    let oldest_first = audit_checkpoints::Entity::find()
         .filter(audit_checkpoints::Column::OrgId.eq(scope.org_id()))
-        .order_by_asc(audit_checkpoints::Column::Seq)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|row| SignedCheckpoint {
-            org_id: row.org_id,
-            seq: row.seq,
-            hash: row.hash,
-            signed_at: row.signed_at.to_utc(),
-            signature: row.signature,
-        })
-        .collect())
+        .cursor_by(audit_checkpoints::Column::Seq);
+    let rows = page.load(&state.db, oldest_first, |row| row.seq).await?;
+    Ok(rows.map(|row| SignedCheckpoint {
+        org_id: row.org_id,
+        seq: row.seq,
+        hash: row.hash,
+        signed_at: row.signed_at.to_utc(),
+        signature: row.signature,
+    }))
 }

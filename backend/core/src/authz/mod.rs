@@ -14,6 +14,8 @@ use attest_shared::{
     permissions::{Permission, PermissionSet},
     roles as builtin,
 };
+use std::sync::Arc;
+
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use uuid::Uuid;
 
@@ -27,7 +29,7 @@ pub const DENIED_PERMISSION: &str = "permission";
 /// Proof that the actor may see `org`, with what they may do there.
 #[derive(Debug, Clone)]
 pub struct OrgScope {
-    org: orgs::Model,
+    org: Arc<orgs::Model>,
     actor: Actor,
     granted: PermissionSet,
 }
@@ -87,7 +89,7 @@ impl OrgScope {
 /// orgs, platform operators see every org (read-only unless they are members),
 /// an API key sees its own org with what both it and its creator still hold.
 pub async fn scope(state: &AppState, actor: &Actor, org_ref: &str) -> AppResult<OrgScope> {
-    let org = find_org(state, org_ref).await?;
+    let org = org_for(state, actor, org_ref).await?;
     let granted = match actor.key() {
         // Worked out when the key was authenticated, for this request.
         Some(key) if key.org_id == org.id => key.permissions,
@@ -116,6 +118,22 @@ pub async fn scope(state: &AppState, actor: &Actor, org_ref: &str) -> AppResult<
     })
 }
 
+/// [`find_org`], from memory when the actor was verified under an epoch that
+/// has already seen this org (see [`crate::identity::verified`]).
+async fn org_for(state: &AppState, actor: &Actor, org_ref: &str) -> AppResult<Arc<orgs::Model>> {
+    let Some(epoch) = actor.epoch else {
+        return Ok(Arc::new(find_org(state, org_ref).await?));
+    };
+    if let Some(org) = state.verified.org(org_ref, epoch) {
+        return Ok(org);
+    }
+    let org = Arc::new(find_org(state, org_ref).await?);
+    state
+        .verified
+        .remember_org(org_ref.to_owned(), epoch, org.clone());
+    Ok(org)
+}
+
 /// The live org `org_ref` (an id or a slug) names, else `404`. Says nothing
 /// about who may see it: [`scope`] decides that.
 pub async fn find_org(state: &AppState, org_ref: &str) -> AppResult<orgs::Model> {
@@ -138,9 +156,32 @@ pub async fn find_org(state: &AppState, org_ref: &str) -> AppResult<orgs::Model>
 /// they hold grants in.
 pub async fn reaches(state: &AppState, actor: &Actor, org_id: Uuid) -> AppResult<bool> {
     match actor.idp_issuer() {
-        Some(issuer) => sso::settings::signs_in_with(state, org_id, issuer).await,
+        Some(issuer) => Ok(orgs_signing_in_with(state, actor, issuer)
+            .await?
+            .contains(&org_id)),
         None => Ok(true),
     }
+}
+
+/// The orgs that sign in through `issuer`, from memory under the actor's epoch.
+pub async fn orgs_signing_in_with(
+    state: &AppState,
+    actor: &Actor,
+    issuer: &str,
+) -> AppResult<Arc<Vec<Uuid>>> {
+    let Some(epoch) = actor.epoch else {
+        return Ok(Arc::new(
+            sso::settings::orgs_signing_in_with(state, issuer).await?,
+        ));
+    };
+    if let Some(orgs) = state.verified.issuer_orgs(issuer, epoch) {
+        return Ok(orgs);
+    }
+    let orgs = Arc::new(sso::settings::orgs_signing_in_with(state, issuer).await?);
+    state
+        .verified
+        .remember_issuer_orgs(issuer.to_owned(), epoch, orgs.clone());
+    Ok(orgs)
 }
 
 /// What the user's live membership in `org` grants (nothing for non-members).

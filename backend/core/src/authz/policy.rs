@@ -241,6 +241,11 @@ impl OrgGrants {
         self.version >= version && self.valid_until.is_none_or(|until| until > now)
     }
 
+    /// When the earliest time-boxed membership ends, and these grants with it.
+    pub fn valid_until(&self) -> Option<DateTime<Utc>> {
+        self.valid_until
+    }
+
     /// What `user_id` may do in the org (nothing for non-members).
     pub fn of(&self, user_id: Uuid) -> PermissionSet {
         self.members.get(&user_id).copied().unwrap_or_default()

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use attest_shared::{permissions::Permission, roles};
+use attest_shared::{api::Page, permissions::Permission, roles};
 use sea_orm::{
     prelude::DateTimeWithTimeZone, sea_query::Expr, ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait,
-    EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, Set,
+    EntityTrait as _, PaginatorTrait as _, QueryFilter as _, Set,
 };
 use uuid::Uuid;
 
@@ -16,7 +16,10 @@ use crate::{
     audit::{Action, Facts, Metadata, Record},
     clock,
     precondition::{self, Expected},
-    store::entities::{membership_roles, memberships, org_roles},
+    store::{
+        entities::{membership_roles, memberships, org_roles},
+        page::PageRequest,
+    },
     AppError, AppResult, AppState, ErrorKind,
 };
 
@@ -144,17 +147,37 @@ pub async fn custom_in<C: ConnectionTrait>(
         .collect())
 }
 
-/// The built-in roles, then the org's custom roles by name.
-pub async fn list(state: &AppState, scope: &OrgScope) -> AppResult<Vec<RoleDef>> {
+/// A page of the org's roles: the built-in ones first (in their fixed order),
+/// then the custom ones by name. The cursor is a role name; names are unique
+/// across both, so it says which part of the list it is in.
+pub async fn list(state: &AppState, scope: &OrgScope, page: &PageRequest) -> AppResult<Page<RoleDef>> {
     scope.require(Permission::OrgRead)?;
-    let mut all: Vec<RoleDef> = roles::BUILTIN.iter().map(|name| RoleDef::builtin(name)).collect();
-    let custom = org_roles::Entity::find()
+    let after = page.after::<String>()?;
+    let (builtins, custom_after) = match after {
+        None => (&roles::BUILTIN[..], None),
+        Some(name) => match roles::BUILTIN.iter().position(|builtin| *builtin == name) {
+            Some(at) => (&roles::BUILTIN[at + 1..], None),
+            None => (&[][..], Some(name)),
+        },
+    };
+    let mut custom = org_roles::Entity::find()
         .filter(org_roles::Column::OrgId.eq(scope.org_id()))
-        .order_by_asc(org_roles::Column::Name)
-        .all(&state.db)
-        .await?;
-    all.extend(custom.into_iter().map(RoleDef::custom));
-    Ok(all)
+        .cursor_by(org_roles::Column::Name);
+    if let Some(name) = custom_after {
+        custom.after(name);
+    }
+    let custom = custom.first(page.fetch()).all(&state.db).await?;
+    let all = builtins
+        .iter()
+        .map(|name| RoleDef::builtin(name))
+        .chain(custom.into_iter().map(RoleDef::custom))
+        .collect();
+    Ok(page.page(all, |role| role.name.clone()))
+}
+
+/// Whether the org has a role of this name, built-in or custom.
+pub async fn exists(state: &AppState, org_id: Uuid, name: &str) -> AppResult<bool> {
+    Ok(roles::BUILTIN.contains(&name) || !custom_in(&state.db, org_id, &[name.to_owned()]).await?.is_empty())
 }
 
 /// Creates a custom role; it may only grant what the creator holds.

@@ -6,24 +6,28 @@
 //! creator, in its org only, with at most the permissions it was given and never
 //! more than its creator still holds there (see [`crate::authz::scope`]).
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use attest_shared::permissions::Permission;
+use attest_shared::{api::Page, permissions::Permission};
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, PaginatorTrait as _,
-    QueryFilter as _, QueryOrder as _, QuerySelect as _, Set,
+    prelude::DateTimeWithTimeZone, sea_query::Expr, ActiveModelTrait as _, ColumnTrait as _,
+    EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QuerySelect as _, Set,
 };
 use uuid::Uuid;
 
 use crate::{
     actor::KeyGrant,
     audit::{Action, Facts, Metadata, Record},
-    authz::{self, roles, OrgScope},
+    authz::{roles, OrgScope},
     clock,
     crypto::{constant_time_eq, sha256_hex},
-    store::entities::{api_keys, orgs, users},
+    identity::verified::Epoch,
+    store::{
+        entities::{api_keys, orgs, users},
+        page::{self, PageRequest},
+    },
     AppError, AppResult, AppState, ErrorKind,
 };
 
@@ -51,6 +55,9 @@ pub struct NewKey {
 pub struct LiveKey {
     pub grant: KeyGrant,
     pub creator: users::Model,
+    last_used_at: Option<DateTimeWithTimeZone>,
+    /// When this verification stops holding by itself (expiry, a time-boxed membership).
+    until: Option<DateTime<Utc>>,
 }
 
 /// `atk_<public id>`: how a key is recognised without its secret.
@@ -192,14 +199,17 @@ fn require_user(scope: &OrgScope) -> AppResult<()> {
 }
 
 /// The org's keys that are not revoked (expired ones included), newest first.
-pub async fn list(state: &AppState, scope: &OrgScope) -> AppResult<Vec<api_keys::Model>> {
+pub async fn list(
+    state: &AppState,
+    scope: &OrgScope,
+    page: &PageRequest,
+) -> AppResult<Page<api_keys::Model>> {
     scope.require(Permission::ApiKeysRead)?;
-    Ok(api_keys::Entity::find()
+    let query = api_keys::Entity::find()
         .filter(api_keys::Column::OrgId.eq(scope.org_id()))
-        .filter(api_keys::Column::RevokedAt.is_null())
-        .order_by_desc(api_keys::Column::CreatedAt)
-        .all(&state.db)
-        .await?)
+        .filter(api_keys::Column::RevokedAt.is_null());
+    page.load(&state.db, page::descending(query, api_keys::Column::Id), |k| k.id)
+        .await
 }
 
 /// A key of this org that is not revoked (`404` otherwise, and for other orgs' keys).
@@ -311,8 +321,52 @@ fn already_rotated() -> AppError {
 /// The live key `presented` names, or `None` when it is malformed, unknown,
 /// revoked, expired, its creator is disabled, its org deleted, or it grants
 /// nothing its creator still holds there. The grant it returns is what the key
-/// may do now: its permissions and its creator's, both. Records use (throttled).
-pub async fn authenticate(state: &AppState, presented: &str) -> AppResult<Option<LiveKey>> {
+/// may do now: its permissions and its creator's, both. Verified once per
+/// credentials epoch (see [`super::verified`]); records use (throttled).
+pub async fn authenticate(
+    state: &AppState,
+    epoch: Epoch,
+    presented: &str,
+) -> AppResult<Option<Arc<LiveKey>>> {
+    let hash = sha256_hex(presented.as_bytes());
+    let now = clock::now();
+    let live = match state.verified.key(&hash, epoch, now.to_utc()) {
+        Some(live) => live,
+        None => match verify(state, presented, now).await? {
+            Some(live) => {
+                let live = Arc::new(live);
+                state
+                    .verified
+                    .remember_key(hash.clone(), epoch, live.until, live.clone());
+                live
+            }
+            None => return Ok(None),
+        },
+    };
+    if live
+        .last_used_at
+        .is_none_or(|at| clock::after(at, TOUCH_INTERVAL) <= now)
+    {
+        api_keys::Entity::update_many()
+            .col_expr(api_keys::Column::LastUsedAt, Expr::value(now))
+            .filter(api_keys::Column::Id.eq(live.grant.key_id))
+            .exec(&state.db)
+            .await?;
+        let touched = Arc::new(LiveKey {
+            last_used_at: Some(now),
+            ..LiveKey::clone(&live)
+        });
+        state
+            .verified
+            .remember_key(hash, epoch, live.until, touched.clone());
+        return Ok(Some(touched));
+    }
+    Ok(Some(live))
+}
+
+/// Checks `presented` against the database: the key with its creator, and the
+/// creator's grants in the key's org.
+async fn verify(state: &AppState, presented: &str, now: DateTimeWithTimeZone) -> AppResult<Option<LiveKey>> {
     let Some((public_id, secret)) = split(presented) else {
         return Ok(None);
     };
@@ -324,7 +378,6 @@ pub async fn authenticate(state: &AppState, presented: &str) -> AppResult<Option
     let Some((key, Some(creator))) = found else {
         return Ok(None);
     };
-    let now = clock::now();
     let live = constant_time_eq(
         sha256_hex(secret.as_bytes()).as_bytes(),
         key.secret_hash.as_bytes(),
@@ -341,21 +394,17 @@ pub async fn authenticate(state: &AppState, presented: &str) -> AppResult<Option
     let Some(org) = org else {
         return Ok(None);
     };
-    let held = authz::granted(state, creator.id, &org).await?;
-    let permissions = held.intersection(permissions(&key).into_iter().collect());
+    let grants = state.decisions.grants(&state.db, &org, now.to_utc()).await?;
+    let permissions = grants
+        .of(creator.id)
+        .intersection(permissions(&key).into_iter().collect());
     if permissions.is_empty() {
         return Ok(None);
     }
-    if key
-        .last_used_at
-        .is_none_or(|at| clock::after(at, TOUCH_INTERVAL) <= now)
-    {
-        api_keys::Entity::update_many()
-            .col_expr(api_keys::Column::LastUsedAt, Expr::value(now))
-            .filter(api_keys::Column::Id.eq(key.id))
-            .exec(&state.db)
-            .await?;
-    }
+    let until = [key.expires_at.map(|at| at.to_utc()), grants.valid_until()]
+        .into_iter()
+        .flatten()
+        .min();
     Ok(Some(LiveKey {
         grant: KeyGrant {
             key_id: key.id,
@@ -364,6 +413,8 @@ pub async fn authenticate(state: &AppState, presented: &str) -> AppResult<Option
             name: key.name,
         },
         creator,
+        last_used_at: key.last_used_at,
+        until,
     }))
 }
 

@@ -10,3 +10,4 @@ pub mod sessions;
 pub mod sso;
 pub mod totp;
 pub mod users;
+pub mod verified;

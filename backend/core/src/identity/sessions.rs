@@ -1,20 +1,20 @@
 //! Server-side sessions.
 //!
 //! The browser holds a 256-bit random token; the database holds only its SHA-256.
-//! Every request looks the session up (no cache), so a revoked or expired session
-//! fails on its very next request on every instance. A later scale-out step may put
-//! a cache in front of this lookup only if revocation invalidates it synchronously.
+//! A verified session is kept in memory under the credentials epoch
+//! ([`super::verified`]), which every revocation moves, so a revoked or expired
+//! session fails on its very next request on every instance.
 
-use std::time::Duration;
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use base64::Engine as _;
 use sea_orm::{
     prelude::DateTimeWithTimeZone, ActiveModelTrait as _, ColumnTrait as _, Condition, EntityTrait as _,
-    QueryFilter as _, QueryOrder as _, Set,
+    QueryFilter as _, QuerySelect as _, QueryTrait as _, Select, Set,
 };
 use uuid::Uuid;
 
-use attest_shared::permissions::Permission;
+use attest_shared::{api::Page, permissions::Permission};
 
 use crate::{
     actor::Origin,
@@ -22,7 +22,11 @@ use crate::{
     authz::OrgScope,
     clock,
     crypto::{random_token, sha256_hex},
-    store::entities::{memberships, sessions, users},
+    identity::verified::Epoch,
+    store::{
+        entities::{memberships, sessions, users},
+        page::{self, PageRequest},
+    },
     Actor, AppError, AppResult, AppState,
 };
 
@@ -105,31 +109,58 @@ pub async fn create<C: sea_orm::ConnectionTrait>(
 
 /// The live session a token names, or `None` when it is unknown, revoked,
 /// expired, or its user is disabled. Records activity (throttled).
-pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Option<LiveSession>> {
+pub async fn authenticate(
+    state: &AppState,
+    epoch: Epoch,
+    token: &str,
+) -> AppResult<Option<Arc<LiveSession>>> {
+    let hash = sha256_hex(token.as_bytes());
+    let now = clock::now();
+    let (live, verified_now) = match state.verified.session(&hash, epoch, now.to_utc()) {
+        Some(live) => (live, false),
+        None => match verify(state, &hash, now).await? {
+            Some(live) => (Arc::new(live), true),
+            None => return Ok(None),
+        },
+    };
+    let stale = clock::after(
+        live.session.last_seen_at,
+        touch_interval(state.config.session_idle),
+    ) <= now;
+    let live = if stale {
+        let mut active: sessions::ActiveModel = live.session.clone().into();
+        active.last_seen_at = Set(now);
+        let session = active.update(&state.db).await?;
+        Arc::new(LiveSession {
+            session,
+            user: live.user.clone(),
+        })
+    } else {
+        live
+    };
+    // Remembered when verified, and again when a touch moved the idle deadline.
+    if verified_now || stale {
+        let ends = live.expires_at(state).to_utc();
+        state.verified.remember_session(hash, epoch, ends, live.clone());
+    }
+    Ok(Some(live))
+}
+
+/// Looks the session up by its token's hash: live, with its user, or `None`.
+async fn verify(state: &AppState, hash: &str, now: DateTimeWithTimeZone) -> AppResult<Option<LiveSession>> {
     let found = sessions::Entity::find()
-        .filter(sessions::Column::TokenHash.eq(sha256_hex(token.as_bytes())))
+        .filter(sessions::Column::TokenHash.eq(hash))
         .find_also_related(users::Entity)
         .one(&state.db)
         .await?;
     let Some((session, Some(user))) = found else {
         return Ok(None);
     };
-    let now = clock::now();
     let live = session.revoked_at.is_none()
         && session.expires_at > now
         && idle_deadline(&session, state.config.session_idle) > now
         && user.disabled_at.is_none();
-    if !live {
-        return Ok(None);
-    }
-    let session = if clock::after(session.last_seen_at, touch_interval(state.config.session_idle)) <= now {
-        let mut active: sessions::ActiveModel = session.into();
-        active.last_seen_at = Set(now);
-        active.update(&state.db).await?
-    } else {
-        session
-    };
-    Ok(Some(LiveSession { session, user }))
+    Ok(live.then_some(LiveSession { session, user }))
 }
 
 /// The CSRF token of a session: a MAC of its id under the server key, so it needs
@@ -139,20 +170,15 @@ pub fn csrf_token(state: &AppState, session_id: Uuid) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac)
 }
 
-/// The user's sessions that are still live, newest first.
-pub async fn list_live(state: &AppState, user_id: Uuid) -> AppResult<Vec<sessions::Model>> {
-    let now = clock::now();
-    let idle = state.config.session_idle;
-    Ok(sessions::Entity::find()
-        .filter(sessions::Column::UserId.eq(user_id))
-        .filter(sessions::Column::RevokedAt.is_null())
-        .filter(sessions::Column::ExpiresAt.gt(now))
-        .order_by_desc(sessions::Column::CreatedAt)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .filter(|s| idle_deadline(s, idle) > now)
-        .collect())
+/// A page of the user's live sessions, newest first.
+pub async fn list_live(
+    state: &AppState,
+    user_id: Uuid,
+    page: &PageRequest,
+) -> AppResult<Page<sessions::Model>> {
+    let query = live(state).filter(sessions::Column::UserId.eq(user_id));
+    page.load(&state.db, page::descending(query, sessions::Column::Id), |s| s.id)
+        .await
 }
 
 /// Ends the actor's current session (sign-out).
@@ -257,27 +283,50 @@ async fn revoke_matching<C: sea_orm::ConnectionTrait>(db: &C, which: Condition) 
         .rows_affected)
 }
 
-/// The live sessions of the org's members, for org admins.
+/// A page of the live sessions of the org's members, newest first.
 pub async fn list_for_org(
     state: &AppState,
     scope: &OrgScope,
-) -> AppResult<Vec<(sessions::Model, users::Model)>> {
+    page: &PageRequest,
+) -> AppResult<Page<(sessions::Model, users::Model)>> {
     scope.require(Permission::SessionsRead)?;
-    let member_ids = member_ids(state, scope).await?;
-    let now = clock::now();
-    let idle = state.config.session_idle;
-    Ok(sessions::Entity::find()
-        .filter(sessions::Column::UserId.is_in(member_ids))
-        .filter(sessions::Column::RevokedAt.is_null())
-        .filter(sessions::Column::ExpiresAt.gt(now))
-        .find_also_related(users::Entity)
-        .order_by_desc(sessions::Column::CreatedAt)
+    let members = memberships::Entity::find()
+        .select_only()
+        .column(memberships::Column::UserId)
+        .filter(memberships::Column::OrgId.eq(scope.org_id()))
+        .into_query();
+    let query = live(state).filter(sessions::Column::UserId.in_subquery(members));
+    let sessions = page
+        .load(&state.db, page::descending(query, sessions::Column::Id), |s| s.id)
+        .await?;
+    let user_ids: Vec<Uuid> = sessions.items.iter().map(|s| s.user_id).collect();
+    let users: HashMap<Uuid, users::Model> = users::Entity::find()
+        .filter(users::Column::Id.is_in(user_ids))
         .all(&state.db)
         .await?
         .into_iter()
-        .filter(|(s, _)| idle_deadline(s, idle) > now)
-        .filter_map(|(s, u)| u.map(|u| (s, u)))
-        .collect())
+        .map(|user| (user.id, user))
+        .collect();
+    Ok(Page {
+        next_cursor: sessions.next_cursor,
+        items: sessions
+            .items
+            .into_iter()
+            .filter_map(|session| {
+                let user = users.get(&session.user_id)?.clone();
+                Some((session, user))
+            })
+            .collect(),
+    })
+}
+
+/// Sessions neither revoked, nor past their end, nor idle too long.
+fn live(state: &AppState) -> Select<sessions::Entity> {
+    let now = clock::now();
+    sessions::Entity::find()
+        .filter(sessions::Column::RevokedAt.is_null())
+        .filter(sessions::Column::ExpiresAt.gt(now))
+        .filter(sessions::Column::LastSeenAt.gt(clock::before(now, state.config.session_idle)))
 }
 
 /// Revokes a member's session; a session of someone outside the org is `404`.

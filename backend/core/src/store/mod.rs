@@ -6,6 +6,7 @@
 mod connect;
 pub mod entities;
 pub mod migrations;
+pub mod page;
 pub mod readiness;
 pub mod write;
 

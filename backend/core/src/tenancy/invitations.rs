@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
-use attest_shared::{error::FieldError, permissions::Permission};
+use attest_shared::{api::Page, error::FieldError, permissions::Permission};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
-    QueryOrder as _, Set,
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, Set,
 };
 use uuid::Uuid;
 
@@ -20,7 +19,10 @@ use crate::{
     crypto::{random_token, sha256_hex},
     identity::{passwords, users},
     mail::{outbox, templates},
-    store::entities::{invitations, memberships, orgs, users as user_entity},
+    store::{
+        entities::{invitations, memberships, orgs, users as user_entity},
+        page::{self, PageRequest},
+    },
     AppError, AppResult, AppState, ErrorKind,
 };
 
@@ -165,13 +167,17 @@ pub async fn create(
 }
 
 /// The org's invitations, newest first.
-pub async fn list(state: &AppState, scope: &OrgScope) -> AppResult<Vec<invitations::Model>> {
+pub async fn list(
+    state: &AppState,
+    scope: &OrgScope,
+    page: &PageRequest,
+) -> AppResult<Page<invitations::Model>> {
     scope.require(Permission::MembersRead)?;
-    Ok(invitations::Entity::find()
-        .filter(invitations::Column::OrgId.eq(scope.org_id()))
-        .order_by_desc(invitations::Column::CreatedAt)
-        .all(&state.db)
-        .await?)
+    let query = invitations::Entity::find().filter(invitations::Column::OrgId.eq(scope.org_id()));
+    page.load(&state.db, page::descending(query, invitations::Column::Id), |i| {
+        i.id
+    })
+    .await
 }
 
 /// Revokes a pending invitation of this org (`404` for another org's).

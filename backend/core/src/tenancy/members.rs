@@ -1,8 +1,10 @@
 //! Memberships: who belongs to an org, with which roles.
 
-use attest_shared::{permissions::Permission, roles};
+use std::collections::HashSet;
+
+use attest_shared::{api::Page, permissions::Permission, roles};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, ModelTrait as _,
+    ActiveModelTrait as _, ColumnTrait as _, Condition, ConnectionTrait, EntityTrait as _, ModelTrait as _,
     PaginatorTrait as _, QueryFilter as _, Set,
 };
 use uuid::Uuid;
@@ -11,13 +13,23 @@ use crate::{
     audit::{Action, Metadata, Record},
     authz::OrgScope,
     clock,
-    store::entities::{membership_roles, memberships, user_identities, users},
+    store::{
+        entities::{membership_roles, memberships, user_identities, users},
+        page::PageRequest,
+    },
     AppError, AppResult, AppState, ErrorKind,
 };
 
 /// Whether a membership still counts: it has no end, or has not reached it.
 pub fn is_live(membership: &memberships::Model) -> bool {
     membership.expires_at.is_none_or(|until| until > clock::now())
+}
+
+/// [`is_live`] as a condition on `memberships` rows, for queries that page.
+pub fn live() -> Condition {
+    Condition::any()
+        .add(memberships::Column::ExpiresAt.is_null())
+        .add(memberships::Column::ExpiresAt.gt(clock::now()))
 }
 
 /// Whether the user is a live member of the org (inside `db`'s transaction, if any).
@@ -38,44 +50,51 @@ pub struct Member {
     pub sso: bool,
 }
 
-/// Every member of the org, by email.
-pub async fn list(state: &AppState, scope: &OrgScope) -> AppResult<Vec<Member>> {
+/// A page of the org's members, by user id (the key of the membership index).
+pub async fn list(state: &AppState, scope: &OrgScope, page: &PageRequest) -> AppResult<Page<Member>> {
     scope.require(Permission::MembersRead)?;
-    let rows = memberships::Entity::find()
+    let by_user = memberships::Entity::find()
         .filter(memberships::Column::OrgId.eq(scope.org_id()))
         .find_also_related(users::Entity)
-        .all(&state.db)
+        .cursor_by(memberships::Column::UserId);
+    let rows = page
+        .load(&state.db, by_user, |(membership, _)| membership.user_id)
         .await?;
+    let user_ids: Vec<Uuid> = rows.items.iter().map(|(m, _)| m.user_id).collect();
     let role_rows = membership_roles::Entity::find()
         .filter(membership_roles::Column::OrgId.eq(scope.org_id()))
+        .filter(membership_roles::Column::UserId.is_in(user_ids.clone()))
         .all(&state.db)
         .await?;
-    let sso_users: std::collections::HashSet<Uuid> = user_identities::Entity::find()
+    let sso_users: HashSet<Uuid> = user_identities::Entity::find()
         .filter(user_identities::Column::OrgId.eq(scope.org_id()))
+        .filter(user_identities::Column::UserId.is_in(user_ids))
         .all(&state.db)
         .await?
         .into_iter()
         .map(|identity| identity.user_id)
         .collect();
-    let mut members: Vec<Member> = rows
-        .into_iter()
-        .filter_map(|(membership, user)| {
-            let user = user?;
-            let roles = role_rows
-                .iter()
-                .filter(|r| r.user_id == user.id)
-                .map(|r| r.role.clone())
-                .collect();
-            Some(Member {
-                sso: sso_users.contains(&user.id),
-                user,
-                roles,
-                membership,
+    Ok(Page {
+        next_cursor: rows.next_cursor,
+        items: rows
+            .items
+            .into_iter()
+            .filter_map(|(membership, user)| {
+                let user = user?;
+                let roles = role_rows
+                    .iter()
+                    .filter(|r| r.user_id == user.id)
+                    .map(|r| r.role.clone())
+                    .collect();
+                Some(Member {
+                    sso: sso_users.contains(&user.id),
+                    user,
+                    roles,
+                    membership,
+                })
             })
-        })
-        .collect();
-    members.sort_by(|a, b| a.user.email.cmp(&b.user.email));
-    Ok(members)
+            .collect(),
+    })
 }
 
 /// Adds a user to an org with roles. The caller has already decided they may join

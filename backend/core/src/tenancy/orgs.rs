@@ -5,9 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use attest_shared::{error::FieldError, roles};
+use attest_shared::{api::Page, error::FieldError, roles};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, Set,
+    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QuerySelect as _,
+    QueryTrait as _, Set,
 };
 use uuid::Uuid;
 
@@ -16,11 +17,13 @@ use sea_orm::sea_query::Expr;
 
 use crate::{
     audit::{self, Action, Facts, Metadata, Record, Source},
-    authz::OrgScope,
+    authz::{self, OrgScope},
     clock,
-    identity::sso,
     precondition::{self, Expected},
-    store::entities::{membership_roles, memberships, orgs},
+    store::{
+        entities::{membership_roles, memberships, orgs},
+        page::PageRequest,
+    },
     Actor, AppError, AppResult, AppState, ErrorKind,
 };
 
@@ -228,32 +231,34 @@ pub fn spawn_purger(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// The orgs the actor can see: all of them for operators, an API key's own org,
-/// else their memberships (those the session reaches: see [`crate::authz::reaches`]).
-pub async fn list_visible(state: &AppState, actor: &Actor) -> AppResult<Vec<orgs::Model>> {
+/// The orgs the actor can see, by slug: all of them for operators, an API key's
+/// own org, else their live memberships (those the session reaches: see
+/// [`crate::authz::reaches`]).
+pub async fn list_visible(
+    state: &AppState,
+    actor: &Actor,
+    page: &PageRequest,
+) -> AppResult<Page<orgs::Model>> {
+    let mut query = orgs::Entity::find().filter(orgs::Column::DeletedAt.is_null());
     if let Some(key) = actor.key() {
-        return Ok(orgs::Entity::find_by_id(key.org_id)
-            .filter(orgs::Column::DeletedAt.is_null())
-            .all(&state.db)
-            .await?);
+        query = query.filter(orgs::Column::Id.eq(key.org_id));
+    } else if !actor.is_operator() {
+        let memberships = memberships::Entity::find()
+            .select_only()
+            .column(memberships::Column::OrgId)
+            .filter(memberships::Column::UserId.eq(actor.user_id()))
+            .filter(super::members::live())
+            .into_query();
+        query = query.filter(orgs::Column::Id.in_subquery(memberships));
+        if let Some(issuer) = actor.idp_issuer() {
+            let reached = authz::orgs_signing_in_with(state, actor, issuer).await?;
+            query = query.filter(orgs::Column::Id.is_in(reached.iter().copied()));
+        }
     }
-    if actor.is_operator() {
-        return Ok(orgs::Entity::find()
-            .filter(orgs::Column::DeletedAt.is_null())
-            .order_by_asc(orgs::Column::Slug)
-            .all(&state.db)
-            .await?);
-    }
-    let reached = match actor.idp_issuer() {
-        Some(issuer) => Some(sso::settings::orgs_signing_in_with(state, issuer).await?),
-        None => None,
-    };
-    Ok(memberships_of(state, actor.user_id())
-        .await?
-        .into_iter()
-        .map(|(org, _)| org)
-        .filter(|org| reached.as_ref().is_none_or(|ids| ids.contains(&org.id)))
-        .collect())
+    page.load(&state.db, query.cursor_by(orgs::Column::Slug), |org| {
+        org.slug.clone()
+    })
+    .await
 }
 
 /// The user's live memberships: each org with the user's role names, by slug.

@@ -1,7 +1,7 @@
 //! Who is calling an API route: a signed-in person (session cookie, CSRF checked)
 //! or an org API key — and, for org routes, the [`OrgScope`] they act in.
 
-use std::{future::Future, pin::Pin};
+use std::{future::Future, pin::Pin, sync::Arc};
 
 use actix_web::{dev::Payload, web, FromRequest, HttpMessage as _, HttpRequest};
 use attest_core::{
@@ -19,7 +19,7 @@ use crate::problem::ApiError;
 pub struct Caller {
     pub actor: Actor,
     /// The session, when the caller is a signed-in person.
-    pub session: Option<LiveSession>,
+    pub session: Option<Arc<LiveSession>>,
 }
 
 impl FromRequest for Caller {
@@ -35,12 +35,13 @@ impl FromRequest for Caller {
 /// The caller behind a request: a live key, else a signed-in person (with
 /// [`session::authenticate`]'s checks).
 pub(super) async fn authenticate(req: &HttpRequest) -> Result<Caller, AppError> {
-    if let Credentials::Key(key) = Credentials::of(req).await? {
+    if let Credentials::Key(key, epoch) = Credentials::of(req).await? {
         return Ok(Caller {
             actor: Actor {
-                user: key.creator,
-                credential: Credential::ApiKey(key.grant),
+                user: key.creator.clone(),
+                credential: Credential::ApiKey(key.grant.clone()),
                 origin: session::origin(req),
+                epoch: Some(epoch),
             },
             session: None,
         });

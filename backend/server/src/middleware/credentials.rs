@@ -6,11 +6,14 @@
 //! A key-shaped value in the query string is never accepted, whatever else the
 //! request carries: query strings end up in logs and histories.
 
+use std::sync::Arc;
+
 use actix_web::{http::header, web, HttpMessage as _, HttpRequest};
 use attest_core::{
     identity::{
         api_keys::{self, LiveKey},
         sessions::{self, LiveSession},
+        verified::Epoch,
     },
     AppError, AppResult, AppState, ErrorKind,
 };
@@ -22,10 +25,10 @@ use super::session::SessionCookie;
 pub enum Credentials {
     /// Neither a session cookie nor an API key.
     Anonymous,
-    /// A live session.
-    Session(Box<LiveSession>),
+    /// A live session, verified under the epoch read for this request.
+    Session(Arc<LiveSession>, Epoch),
     /// A live key that grants something now (see [`api_keys::authenticate`]).
-    Key(Box<LiveKey>),
+    Key(Arc<LiveKey>, Epoch),
     Refused(Refusal),
 }
 
@@ -99,16 +102,19 @@ async fn look_up(req: &HttpRequest) -> AppResult<Credentials> {
         return Ok(Credentials::Refused(Refusal::Both));
     }
     if let Some(key) = bearer_key(req) {
-        return Ok(match api_keys::authenticate(state, &key).await? {
-            Some(live) => Credentials::Key(Box::new(live)),
+        // Read before verifying: what is verified now is remembered under it.
+        let epoch = Epoch::read(&state.db).await?;
+        return Ok(match api_keys::authenticate(state, epoch, &key).await? {
+            Some(live) => Credentials::Key(live, epoch),
             None => Credentials::Refused(Refusal::Key),
         });
     }
     let Some(token) = session_token else {
         return Ok(Credentials::Anonymous);
     };
-    Ok(match sessions::authenticate(state, &token).await? {
-        Some(live) => Credentials::Session(Box::new(live)),
+    let epoch = Epoch::read(&state.db).await?;
+    Ok(match sessions::authenticate(state, epoch, &token).await? {
+        Some(live) => Credentials::Session(live, epoch),
         None => Credentials::Refused(Refusal::Session),
     })
 }

@@ -172,8 +172,8 @@ fn refused_key(req: &ServiceRequest) -> String {
 /// The bucket an `/api/*` request counts against, by the credentials it carries.
 async fn api_bucket(req: &ServiceRequest, limiters: &Limiters) -> Result<Option<Bucket>, AppError> {
     let (policy, key) = match Credentials::of(req.request()).await? {
-        Credentials::Key(key) => ("api_key", key.grant.key_id.to_string()),
-        Credentials::Session(_) => return Ok(None),
+        Credentials::Key(key, _) => ("api_key", key.grant.key_id.to_string()),
+        Credentials::Session(..) => return Ok(None),
         Credentials::Anonymous => ("ip", client_ip_key(req)),
         Credentials::Refused(_) => ("ip", refused_key(req)),
     };

@@ -1,7 +1,7 @@
 //! Browser sessions on the HTTP side: the session cookie, and the [`SignedIn`]
 //! extractor that turns it into an [`Actor`], enforcing CSRF on unsafe methods.
 
-use std::{future::Future, pin::Pin};
+use std::{future::Future, pin::Pin, sync::Arc};
 
 use actix_web::{
     cookie::{time::Duration as CookieDuration, Cookie, SameSite},
@@ -155,7 +155,7 @@ fn is_safe(method: &Method) -> bool {
 /// CSRF token or from another origin.
 pub struct SignedIn {
     pub actor: Actor,
-    pub session: LiveSession,
+    pub session: Arc<LiveSession>,
 }
 
 impl FromRequest for SignedIn {
@@ -171,9 +171,9 @@ impl FromRequest for SignedIn {
 /// The session behind a request. An API key is refused here: routes that take
 /// only [`SignedIn`] are a person's own (their sessions, two-factor sign-in).
 pub(super) async fn authenticate(req: &HttpRequest) -> Result<SignedIn, AppError> {
-    let session = match Credentials::of(req).await? {
-        Credentials::Session(session) => *session,
-        Credentials::Key(_) => {
+    let (session, epoch) = match Credentials::of(req).await? {
+        Credentials::Session(session, epoch) => (session, epoch),
+        Credentials::Key(..) => {
             return Err(AppError::new(
                 ErrorKind::Forbidden,
                 "this route is for signed-in people, not API keys",
@@ -211,6 +211,7 @@ pub(super) async fn authenticate(req: &HttpRequest) -> Result<SignedIn, AppError
                 idp_issuer: session.session.idp_issuer.clone(),
             },
             origin: origin(req),
+            epoch: Some(epoch),
         },
         session,
     })

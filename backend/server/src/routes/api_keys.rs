@@ -11,7 +11,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use crate::{
-    extract::ApiJson,
+    extract::{ApiJson, PageQuery},
     middleware::{caller::InOrg, idempotency},
     problem::ApiResult,
 };
@@ -37,14 +37,15 @@ fn created(made: NewKey) -> HttpResponse {
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/orgs/{org}/api-keys", tag = "api keys", summary = "The organization's API keys (never their secrets)", responses((status = 200, body = Page<ApiKeyView>)))]
-pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let items = api_keys::list(&state, &org.scope)
-        .await?
-        .iter()
-        .map(view)
-        .collect();
-    Ok(HttpResponse::Ok().json(Page::all(items)))
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/api-keys", tag = "api keys", summary = "The organization's API keys (never their secrets), newest first", params(PageQuery), responses((status = 200, body = Page<ApiKeyView>)))]
+pub async fn list(
+    org: InOrg,
+    state: web::Data<AppState>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page.into_inner().request()?;
+    let keys = api_keys::list(&state, &org.scope, &page).await?;
+    Ok(HttpResponse::Ok().json(keys.map(|key| view(&key))))
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/api-keys", tag = "api keys", summary = "Create an API key: the answer holds the key, shown this once", request_body = CreateApiKey, responses((status = 201, body = CreatedApiKey)))]

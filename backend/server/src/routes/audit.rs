@@ -3,6 +3,7 @@
 use actix_web::{http::header, web, web::Bytes, HttpResponse};
 use attest_core::{
     audit::{self, query},
+    store::page::PageRequest,
     AppError, AppState,
 };
 use attest_shared::{
@@ -18,11 +19,11 @@ use futures_util::{stream, StreamExt as _};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::{extract::ApiJson, middleware::caller::InOrg, problem::ApiResult};
-
-/// CONTRACT.md: default 50, at most 200 (larger asks get 200).
-const DEFAULT_LIMIT: u64 = 50;
-const MAX_LIMIT: u64 = 200;
+use crate::{
+    extract::{ApiJson, PageQuery},
+    middleware::caller::InOrg,
+    problem::ApiResult,
+};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -50,17 +51,19 @@ pub async fn list(
         since: params.since,
         until: params.until,
     };
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let (items, next_cursor) =
-        query::list(&state, &org.scope, &filter, params.cursor.as_deref(), limit).await?;
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+    let page = PageRequest::new(params.limit, params.cursor)?;
+    Ok(HttpResponse::Ok().json(query::list(&state, &org.scope, &filter, &page).await?))
 }
 
 /// `GET …/audit-events/checkpoints`: the org's signed checkpoints.
-#[utoipa::path(get, path = "/api/v1/orgs/{org}/audit-events/checkpoints", tag = "audit", summary = "The chain's signed checkpoints", responses((status = 200, body = Page<SignedCheckpoint>)))]
-pub async fn checkpoints(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let items = query::checkpoints(&state, &org.scope).await?;
-    Ok(HttpResponse::Ok().json(Page::all(items)))
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/audit-events/checkpoints", tag = "audit", summary = "The chain's signed checkpoints, oldest first", params(PageQuery), responses((status = 200, body = Page<SignedCheckpoint>)))]
+pub async fn checkpoints(
+    org: InOrg,
+    state: web::Data<AppState>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page.into_inner().request()?;
+    Ok(HttpResponse::Ok().json(query::checkpoints(&state, &org.scope, &page).await?))
 }
 
 /// `GET /api/v1/orgs/{org}/audit-retention`.

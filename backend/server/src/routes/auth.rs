@@ -53,7 +53,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     cookie: web::Data<SessionCookie>,
 ) -> ApiResult<HttpResponse> {
-    sessions::sign_out(&state, &signed_in.actor, signed_in.session.session).await?;
+    sessions::sign_out(&state, &signed_in.actor, signed_in.session.session.clone()).await?;
     Ok(HttpResponse::NoContent().cookie(cookie.clear()).finish())
 }
 

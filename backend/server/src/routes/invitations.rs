@@ -7,7 +7,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use crate::{
-    extract::ApiJson,
+    extract::{ApiJson, PageQuery},
     middleware::{caller::InOrg, session::origin},
     problem::ApiResult,
     views,
@@ -24,14 +24,15 @@ fn view(i: &attest_core::store::entities::invitations::Model) -> InvitationView 
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/orgs/{org}/invitations", tag = "invitations", summary = "The organization's invitations", responses((status = 200, body = Page<InvitationView>)))]
-pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let items = invitations::list(&state, &org.scope)
-        .await?
-        .iter()
-        .map(view)
-        .collect();
-    Ok(HttpResponse::Ok().json(Page::all(items)))
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/invitations", tag = "invitations", summary = "The organization's invitations, newest first", params(PageQuery), responses((status = 200, body = Page<InvitationView>)))]
+pub async fn list(
+    org: InOrg,
+    state: web::Data<AppState>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page.into_inner().request()?;
+    let invitations = invitations::list(&state, &org.scope, &page).await?;
+    Ok(HttpResponse::Ok().json(invitations.map(|invitation| view(&invitation))))
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/invitations", tag = "invitations", summary = "Invite someone by email with roles", request_body = CreateInvitation, responses((status = 201, body = InvitationView)))]

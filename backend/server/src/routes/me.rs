@@ -15,7 +15,7 @@ use attest_shared::api::{
 use uuid::Uuid;
 
 use crate::{
-    extract::ApiJson,
+    extract::{ApiJson, PageQuery},
     middleware::{
         caller::Caller,
         idempotency,
@@ -59,19 +59,22 @@ pub async fn me(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpRes
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "me", summary = "My live sessions", responses((status = 200, body = Page<SessionView>)))]
-pub async fn list_sessions(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "me", summary = "My live sessions, newest first", params(PageQuery), responses((status = 200, body = Page<SessionView>)))]
+pub async fn list_sessions(
+    signed_in: SignedIn,
+    state: web::Data<AppState>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page.into_inner().request()?;
     let current = signed_in.session.session.id;
     let idle = state.config.session_idle;
-    let items = sessions::list_live(&state, signed_in.actor.user_id())
+    let sessions = sessions::list_live(&state, signed_in.actor.user_id(), &page)
         .await?
-        .iter()
         .map(|s| {
-            let expires = sessions::ends_at(s, idle);
-            views::session(s, expires, s.id == current)
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(Page::all(items)))
+            let expires = sessions::ends_at(&s, idle);
+            views::session(&s, expires, s.id == current)
+        });
+    Ok(HttpResponse::Ok().json(sessions))
 }
 
 #[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "me", summary = "Revoke one of my sessions", responses((status = 204)))]
@@ -130,19 +133,21 @@ pub async fn change_password(
 }
 
 /// `GET /api/v1/me/identities`.
-#[utoipa::path(get, path = "/api/v1/me/identities", tag = "me", summary = "The SSO identities linked to my account", responses((status = 200, body = Page<LinkedIdentity>)))]
-pub async fn list_identities(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let items = linking::list(&state, signed_in.actor.user_id())
-        .await?
-        .into_iter()
-        .map(|(identity, org)| LinkedIdentity {
-            issuer: identity.issuer,
-            org: views::org_ref(&org),
-            created_at: identity.created_at.to_utc(),
-            last_signed_in_at: identity.last_signed_in_at.to_utc(),
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(Page::all(items)))
+#[utoipa::path(get, path = "/api/v1/me/identities", tag = "me", summary = "The SSO identities linked to my account", params(PageQuery), responses((status = 200, body = Page<LinkedIdentity>)))]
+pub async fn list_identities(
+    signed_in: SignedIn,
+    state: web::Data<AppState>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page.into_inner().request()?;
+    let linked = linking::list(&state, signed_in.actor.user_id(), &page).await?;
+    let identities = linked.map(|(identity, org)| LinkedIdentity {
+        issuer: identity.issuer,
+        org: views::org_ref(&org),
+        created_at: identity.created_at.to_utc(),
+        last_signed_in_at: identity.last_signed_in_at.to_utc(),
+    });
+    Ok(HttpResponse::Ok().json(identities))
 }
 
 /// `POST /api/v1/me/identities`: proves the account, then answers where to

@@ -6,13 +6,17 @@ use attest_shared::api::{MemberView, OrgSessionView, Page};
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::{middleware::caller::InOrg, problem::ApiResult, views};
+use crate::{extract::PageQuery, middleware::caller::InOrg, problem::ApiResult, views};
 
-#[utoipa::path(get, path = "/api/v1/orgs/{org}/members", tag = "members", summary = "The organization's members", responses((status = 200, body = Page<MemberView>)))]
-pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let items = members::list(&state, &org.scope)
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/members", tag = "members", summary = "The organization's members", params(PageQuery), responses((status = 200, body = Page<MemberView>)))]
+pub async fn list(
+    org: InOrg,
+    state: web::Data<AppState>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page.into_inner().request()?;
+    let members = members::list(&state, &org.scope, &page)
         .await?
-        .into_iter()
         .map(|m| MemberView {
             user_id: m.user.id,
             email: m.user.email,
@@ -22,9 +26,8 @@ pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpRespo
             expires_at: m.membership.expires_at.map(|t| t.with_timezone(&Utc)),
             version: m.membership.version,
             sso: m.sso,
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(Page::all(items)))
+        });
+    Ok(HttpResponse::Ok().json(members))
 }
 
 #[utoipa::path(delete, path = "/api/v1/orgs/{org}/members/{user_id}", tag = "members", summary = "Remove a member (their sessions end)", responses((status = 204)))]
@@ -38,23 +41,26 @@ pub async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/orgs/{org}/sessions", tag = "sessions", summary = "The live sessions of the organization's members", responses((status = 200, body = Page<OrgSessionView>)))]
-pub async fn list_sessions(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/sessions", tag = "sessions", summary = "The live sessions of the organization's members, newest first", params(PageQuery), responses((status = 200, body = Page<OrgSessionView>)))]
+pub async fn list_sessions(
+    org: InOrg,
+    state: web::Data<AppState>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page.into_inner().request()?;
     let current = org.caller.session.as_ref().map(|s| s.session.id);
     let idle = state.config.session_idle;
-    let items = sessions::list_for_org(&state, &org.scope)
+    let sessions = sessions::list_for_org(&state, &org.scope, &page)
         .await?
-        .iter()
         .map(|(s, user)| {
-            let expires = sessions::ends_at(s, idle);
+            let expires = sessions::ends_at(&s, idle);
             OrgSessionView {
-                session: views::session(s, expires, Some(s.id) == current),
+                session: views::session(&s, expires, Some(s.id) == current),
                 user_id: user.id,
-                email: user.email.clone(),
+                email: user.email,
             }
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(Page::all(items)))
+        });
+    Ok(HttpResponse::Ok().json(sessions))
 }
 
 #[utoipa::path(delete, path = "/api/v1/orgs/{org}/sessions/{id}", tag = "sessions", summary = "Revoke a member's session", responses((status = 204)))]

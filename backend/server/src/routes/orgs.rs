@@ -5,7 +5,7 @@ use attest_core::{tenancy::orgs, AppState};
 use attest_shared::api::{CreateOrg, OrgView, Page, UpdateOrg};
 
 use crate::{
-    extract::{etag, ApiJson, IfMatch},
+    extract::{etag, ApiJson, IfMatch, PageQuery},
     middleware::{
         caller::{Caller, InOrg},
         session::SignedIn,
@@ -14,14 +14,15 @@ use crate::{
     views,
 };
 
-#[utoipa::path(get, path = "/api/v1/orgs", tag = "organizations", summary = "The organizations I can see", responses((status = 200, body = Page<OrgView>)))]
-pub async fn list(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let items = orgs::list_visible(&state, &caller.actor)
-        .await?
-        .iter()
-        .map(views::org)
-        .collect();
-    Ok(HttpResponse::Ok().json(Page::all(items)))
+#[utoipa::path(get, path = "/api/v1/orgs", tag = "organizations", summary = "The organizations I can see, by slug", params(PageQuery), responses((status = 200, body = Page<OrgView>)))]
+pub async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page.into_inner().request()?;
+    let orgs = orgs::list_visible(&state, &caller.actor, &page).await?;
+    Ok(HttpResponse::Ok().json(orgs.map(|org| views::org(&org))))
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs", tag = "organizations", summary = "Create an organization (operators; the creator becomes its owner)", request_body = CreateOrg, responses((status = 201, body = OrgView)))]

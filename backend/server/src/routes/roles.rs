@@ -7,7 +7,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use crate::{
-    extract::{etag, ApiJson, IfMatchWhenSent},
+    extract::{etag, ApiJson, IfMatchWhenSent, PageQuery},
     middleware::caller::InOrg,
     problem::ApiResult,
 };
@@ -21,14 +21,14 @@ fn view(role: roles::RoleDef) -> RoleView {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/orgs/{org}/roles", tag = "roles", summary = "Built-in and custom roles", responses((status = 200, body = Page<RoleView>)))]
-pub async fn list(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let items = roles::list(&state, &org.scope)
-        .await?
-        .into_iter()
-        .map(view)
-        .collect();
-    Ok(HttpResponse::Ok().json(Page::all(items)))
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/roles", tag = "roles", summary = "Built-in roles, then custom roles by name", params(PageQuery), responses((status = 200, body = Page<RoleView>)))]
+pub async fn list(
+    org: InOrg,
+    state: web::Data<AppState>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page.into_inner().request()?;
+    Ok(HttpResponse::Ok().json(roles::list(&state, &org.scope, &page).await?.map(view)))
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/roles", tag = "roles", summary = "Create a custom role", request_body = CreateRole, responses((status = 201, body = RoleView)))]

@@ -16,7 +16,7 @@ use attest_shared::api::{
 use serde::Deserialize;
 
 use crate::{
-    extract::{etag, ApiJson, IfMatchWhenSent},
+    extract::{etag, ApiJson, IfMatchWhenSent, PageQuery},
     middleware::{
         caller::InOrg,
         session::{origin, SessionCookie},
@@ -207,10 +207,14 @@ pub async fn test_connection(
 
 /// `GET /api/v1/orgs/{org}/sso/domains`: every claimed domain, its state and
 /// the TXT record that proves it.
-#[utoipa::path(get, path = "/api/v1/orgs/{org}/sso/domains", tag = "sso", summary = "The organization's SSO email domains and how to prove them", responses((status = 200, body = Page<SsoDomain>)))]
-pub async fn list_domains(org: InOrg, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let items = domains::list(&state, &org.scope).await?;
-    Ok(HttpResponse::Ok().json(Page::all(items)))
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/sso/domains", tag = "sso", summary = "The organization's SSO email domains and how to prove them, by name", params(PageQuery), responses((status = 200, body = Page<SsoDomain>)))]
+pub async fn list_domains(
+    org: InOrg,
+    state: web::Data<AppState>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page.into_inner().request()?;
+    Ok(HttpResponse::Ok().json(domains::list(&state, &org.scope, &page).await?))
 }
 
 /// `POST /api/v1/orgs/{org}/sso/domains/{domain}/verify`: `200` with the

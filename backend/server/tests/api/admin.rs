@@ -44,12 +44,15 @@ async fn the_cli_creates_an_operator_who_can_sign_in() {
         "in the SQLite database /"
     };
     assert!(out.contains(database), "{out}");
+    // A SQLite file it had to create is named as new, so a wrong directory shows.
+    assert_eq!(out.contains("new, empty database"), !db.is_postgres(), "{out}");
 
     let (ok, out) = create(&db, dir.path(), "root@example.com", PASSWORD);
     assert!(!ok, "a second operator with the same email: {out}");
     let (ok, out) = create(&db, dir.path(), "weak@example.com", "password1234");
     assert!(!ok);
     assert!(out.contains("password"), "{out}");
+    assert!(!out.contains("new, empty database"), "the file exists now: {out}");
 
     let app = spawn_app_on(db, &[]).await;
     let browser = crate::auth::login(&app, "root@example.com", PASSWORD).await;

@@ -25,7 +25,7 @@ async fn create(browser: &Browser, body: Value) -> reqwest::Response {
 }
 
 /// A key made by `browser` granting `permissions`: (id, key).
-async fn key_of(browser: &Browser, permissions: &[&str]) -> (Uuid, String) {
+pub async fn key_of(browser: &Browser, permissions: &[&str]) -> (Uuid, String) {
     let res = create(browser, json!({"name": "partner", "permissions": permissions})).await;
     assert_eq!(res.status(), 201);
     let made: Value = res.json().await.unwrap();
@@ -36,7 +36,7 @@ async fn key_of(browser: &Browser, permissions: &[&str]) -> (Uuid, String) {
 }
 
 /// `GET path` with the key (and no cookie).
-async fn get_with(app: &TestApp, key: &str, path: &str) -> reqwest::Response {
+pub async fn get_with(app: &TestApp, key: &str, path: &str) -> reqwest::Response {
     app.client
         .get(app.url(path))
         .bearer_auth(key)

@@ -12,7 +12,11 @@
 
 use std::time::Duration;
 
-use attest_shared::{api::SsoDomain, error::FieldError, permissions::Permission};
+use attest_shared::{
+    api::{Page, SsoDomain},
+    error::FieldError,
+    permissions::Permission,
+};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _,
@@ -27,7 +31,10 @@ use crate::{
     clock,
     crypto::random_token,
     mail::{outbox, templates},
-    store::entities::{orgs, sso_domains, users},
+    store::{
+        entities::{orgs, sso_domains, users},
+        page::PageRequest,
+    },
     AppError, AppResult, AppState, ErrorKind,
 };
 
@@ -182,13 +189,15 @@ pub async fn claims_of<C: ConnectionTrait>(db: &C, org_id: Uuid) -> AppResult<Ve
 }
 
 /// `GET …/sso/domains`.
-pub async fn list(state: &AppState, scope: &OrgScope) -> AppResult<Vec<SsoDomain>> {
+pub async fn list(state: &AppState, scope: &OrgScope, page: &PageRequest) -> AppResult<Page<SsoDomain>> {
     scope.require(Permission::SsoManage)?;
-    Ok(claims_of(&state.db, scope.org_id())
-        .await?
-        .iter()
-        .map(view)
-        .collect())
+    let by_name = sso_domains::Entity::find()
+        .filter(sso_domains::Column::OrgId.eq(scope.org_id()))
+        .cursor_by(sso_domains::Column::Domain);
+    let claims = page
+        .load(&state.db, by_name, |claim| claim.domain.clone())
+        .await?;
+    Ok(claims.map(|claim| view(&claim)))
 }
 
 /// `POST …/sso/domains/{domain}/verify`: proves a claimed domain by its TXT

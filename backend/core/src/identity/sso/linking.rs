@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use attest_shared::api::LinkIdentity;
+use attest_shared::api::{LinkIdentity, Page};
 use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, Set};
 use uuid::Uuid;
 
@@ -27,8 +27,12 @@ use crate::{
     identity::{
         login::{self, SecondFactor},
         sessions,
+        verified::Epoch,
     },
-    store::entities::{orgs, sessions as session_rows, user_identities, users},
+    store::{
+        entities::{orgs, sessions as session_rows, user_identities, users},
+        page::PageRequest,
+    },
     tenancy::members,
     Actor, AppError, AppResult, AppState, ErrorKind,
 };
@@ -99,7 +103,7 @@ pub(super) async fn complete(
     origin: &Origin,
 ) -> Result<(), SsoFailure> {
     let session = match session_token {
-        Some(token) => sessions::authenticate(state, token).await?,
+        Some(token) => sessions::authenticate(state, Epoch::read(&state.db).await?, token).await?,
         None => None,
     };
     let outcome = if session.is_some_and(|live| live.user.id == user_id) {
@@ -164,18 +168,29 @@ async fn link(
     Ok(Ok(()))
 }
 
-/// `GET /api/v1/me/identities`: the identities linked to the account, with
-/// the org each was linked through, oldest first.
-pub async fn list(state: &AppState, user_id: Uuid) -> AppResult<Vec<(user_identities::Model, orgs::Model)>> {
-    let rows = user_identities::Entity::find()
+/// `GET /api/v1/me/identities`: a page of the identities linked to the
+/// account, with the org each was linked through, by issuer and subject.
+pub async fn list(
+    state: &AppState,
+    user_id: Uuid,
+    page: &PageRequest,
+) -> AppResult<Page<(user_identities::Model, orgs::Model)>> {
+    let by_identity = user_identities::Entity::find()
         .filter(user_identities::Column::UserId.eq(user_id))
         .find_also_related(orgs::Entity)
-        .all(&state.db)
+        .filter(orgs::Column::DeletedAt.is_null())
+        .cursor_by((user_identities::Column::Issuer, user_identities::Column::Subject));
+    let rows = page
+        .load(&state.db, by_identity, |(identity, _)| {
+            (identity.issuer.clone(), identity.subject.clone())
+        })
         .await?;
-    let mut linked: Vec<_> = rows
-        .into_iter()
-        .filter_map(|(identity, org)| org.filter(|o| o.deleted_at.is_none()).map(|o| (identity, o)))
-        .collect();
-    linked.sort_by_key(|(identity, _)| identity.created_at);
-    Ok(linked)
+    Ok(Page {
+        next_cursor: rows.next_cursor,
+        items: rows
+            .items
+            .into_iter()
+            .filter_map(|(identity, org)| Some((identity, org?)))
+            .collect(),
+    })
 }

@@ -144,15 +144,6 @@ pub async fn for_domain(state: &AppState, domain: &str) -> AppResult<Option<Prov
     }
 }
 
-/// Whether the org signs in with SSO through `issuer` (an SSO session reaches
-/// only such orgs).
-pub async fn signs_in_with(state: &AppState, org_id: Uuid, issuer: &str) -> AppResult<bool> {
-    Ok(sso_configs::Entity::find_by_id(org_id)
-        .one(&state.db)
-        .await?
-        .is_some_and(|config| config.enabled && config.issuer == issuer))
-}
-
 /// Every org that signs in with SSO through `issuer` (what an SSO session reaches).
 pub async fn orgs_signing_in_with(state: &AppState, issuer: &str) -> AppResult<Vec<Uuid>> {
     Ok(sso_configs::Entity::find()
@@ -304,13 +295,12 @@ async fn check(state: &AppState, scope: &OrgScope, mut input: PutSsoSettings) ->
         }
     }
     input.email_domains = domains;
-    let known = org_roles::list(state, scope).await?;
     if input.default_role == roles::OWNER {
         problem(
             "default_role",
             "new members cannot become owners automatically".into(),
         );
-    } else if !known.iter().any(|r| r.name == input.default_role) {
+    } else if !org_roles::exists(state, scope.org_id(), &input.default_role).await? {
         problem(
             "default_role",
             format!("`{}` is not a role of this organization", input.default_role),
