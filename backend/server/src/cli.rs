@@ -206,7 +206,7 @@ async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()
 async fn verify_audit(settings: Settings, slug: Option<String>) -> anyhow::Result<()> {
     use attest_core::audit::verify::{self, Verification};
 
-    let state = attest_server::startup::open_state(&settings).await?;
+    let state = attest_server::startup::open_state(&settings, None).await?;
     let chains = verify::verify_all(&state, slug.as_deref()).await?;
     if let (Some(slug), true) = (&slug, chains.is_empty()) {
         anyhow::bail!("no organization {slug}");
@@ -242,7 +242,7 @@ async fn create_operator(settings: Settings, email: String, password_stdin: bool
         ask_password_twice()?
     };
     let new_file = sqlite_file(settings.database_url.expose()).filter(|path| !path.exists());
-    let state = attest_server::startup::open_state(&settings).await?;
+    let state = attest_server::startup::open_state(&settings, None).await?;
     store::migrations::up(&state.db).await?;
     let user = attest_core::identity::users::create_operator(&state, &email, password)
         .await
@@ -337,7 +337,7 @@ fn database_named(url: &str) -> String {
 }
 
 async fn disable_user(settings: Settings, email: String) -> anyhow::Result<()> {
-    let state = attest_server::startup::open_state(&settings).await?;
+    let state = attest_server::startup::open_state(&settings, None).await?;
     let revoked = attest_core::identity::users::disable(&state, &email)
         .await
         .map_err(|e| anyhow::anyhow!(describe(&e)))?;

@@ -44,7 +44,8 @@ pub struct Application {
 impl Application {
     /// Connects and migrates the database, binds the listener and assembles the app.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let state = open_state(&settings).await?;
+        let metrics = web::Data::new(Metrics::new());
+        let state = open_state(&settings, Some(&metrics)).await?;
         store::migrations::up(&state.db)
             .await
             .context("cannot migrate the database")?;
@@ -64,7 +65,6 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let port = listener.local_addr()?.port();
-        let metrics = web::Data::new(Metrics::new());
         let listener_handle = socket2::Socket::from(listener.try_clone()?);
         let server = serve(listener, &settings, state.clone(), metrics.clone())?;
         tracing::info!(
@@ -124,12 +124,16 @@ impl Application {
 }
 
 /// Resolves the server key and opens the database: what every entry point (the
-/// server and the operator commands) needs to call core services.
-pub async fn open_state(settings: &Settings) -> anyhow::Result<AppState> {
+/// server and the operator commands) needs to call core services; the server
+/// passes its metrics, to count each statement.
+pub async fn open_state(settings: &Settings, metrics: Option<&Metrics>) -> anyhow::Result<AppState> {
     let key: Secret<Vec<u8>> = secret_key::resolve(&settings.secret_key)?;
-    let db = store::connect(&StoreConfig::new(settings.database_url.expose().clone()))
+    let mut db = store::connect(&StoreConfig::new(settings.database_url.expose().clone()))
         .await
         .context("cannot open the database")?;
+    if let Some(metrics) = metrics {
+        db.set_metric_callback(metrics.statement_observer());
+    }
     let config = CoreConfig {
         session_idle: settings.session_idle,
         session_max: settings.session_max,

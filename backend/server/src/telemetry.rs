@@ -1,6 +1,6 @@
 //! Logs (tracing; JSON lines in production) and Prometheus metrics.
 
-use std::sync::atomic::AtomicU64;
+use std::{cell::Cell, future::Future, sync::atomic::AtomicU64};
 
 use prometheus_client::{
     encoding::EncodeLabelSet,
@@ -47,6 +47,40 @@ pub struct PoolLabels {
     pub state: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatementLabels {
+    pub outcome: &'static str,
+}
+
+tokio::task_local! {
+    /// The statements the current request has run (see [`counting_statements`]).
+    static REQUEST_STATEMENTS: Cell<u32>;
+}
+
+/// Runs a request's future, counting the database statements it runs: the
+/// statement observer adds to the count of the task it runs in.
+pub async fn counting_statements<F: Future>(request: F) -> (F::Output, u32) {
+    REQUEST_STATEMENTS
+        .scope(Cell::new(0), async {
+            let output = request.await;
+            (output, REQUEST_STATEMENTS.with(Cell::get))
+        })
+        .await
+}
+
+fn statement_histogram() -> Histogram {
+    // 25 µs .. ~0.8 s
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.000_025, 2.0, 16,
+    ))
+}
+
+fn statements_per_request_histogram() -> Histogram {
+    Histogram::new(prometheus_client::metrics::histogram::linear_buckets(
+        0.0, 1.0, 17,
+    ))
+}
+
 type HistogramFamily = Family<HttpLabels, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -64,6 +98,9 @@ pub struct Metrics {
     pub in_flight: Gauge<i64, std::sync::atomic::AtomicI64>,
     pub db_connections: Family<PoolLabels, Gauge<i64, std::sync::atomic::AtomicI64>>,
     pub db_max_connections: Gauge<i64, std::sync::atomic::AtomicI64>,
+    pub db_statements: Family<StatementLabels, Counter>,
+    pub db_statement_duration: Histogram,
+    pub request_statements: HistogramFamily,
     pub build_info: Counter<u64, AtomicU64>,
 }
 
@@ -75,8 +112,27 @@ impl Metrics {
         let in_flight = Gauge::default();
         let db_connections = Family::default();
         let db_max_connections = Gauge::default();
+        let db_statements = Family::default();
+        let db_statement_duration = statement_histogram();
+        let request_statements: HistogramFamily =
+            Family::new_with_constructor(statements_per_request_histogram);
         let build_info = Counter::default();
         registry.register("http_requests", "HTTP requests answered", requests.clone());
+        registry.register(
+            "db_statements",
+            "Database statements run, by outcome",
+            db_statements.clone(),
+        );
+        registry.register(
+            "db_statement_duration_seconds",
+            "Time a database statement took",
+            db_statement_duration.clone(),
+        );
+        registry.register(
+            "http_request_db_statements",
+            "Database statements one HTTP request ran",
+            request_statements.clone(),
+        );
         registry.register(
             "http_request_duration_seconds",
             "Time to answer an HTTP request",
@@ -110,7 +166,22 @@ impl Metrics {
             in_flight,
             db_connections,
             db_max_connections,
+            db_statements,
+            db_statement_duration,
+            request_statements,
             build_info,
+        }
+    }
+
+    /// What the database connection calls after each statement: the counters,
+    /// and the count of the request running it.
+    pub fn statement_observer(&self) -> impl Fn(&sea_orm::metric::Info<'_>) + Send + Sync + 'static {
+        let (statements, duration) = (self.db_statements.clone(), self.db_statement_duration.clone());
+        move |info| {
+            let outcome = if info.failed { "error" } else { "ok" };
+            statements.get_or_create(&StatementLabels { outcome }).inc();
+            duration.observe(info.elapsed.as_secs_f64());
+            let _outside_a_request = REQUEST_STATEMENTS.try_with(|count| count.set(count.get() + 1));
         }
     }
 

@@ -1,5 +1,6 @@
 //! One span per request (request id, method, route template, status, latency),
-//! the access log line, and the HTTP metrics.
+//! the access log line, and the HTTP metrics (with the database statements the
+//! request ran).
 
 use std::time::Instant;
 
@@ -12,7 +13,7 @@ use actix_web::{
 use tracing::Instrument as _;
 
 use super::request_id::RequestId;
-use crate::telemetry::{HttpLabels, Metrics};
+use crate::telemetry::{counting_statements, HttpLabels, Metrics};
 
 /// Route label for requests that matched no route, so junk paths share one series.
 const UNMATCHED: &str = "unmatched";
@@ -41,7 +42,7 @@ pub async fn middleware(
     if let Some(m) = &metrics {
         m.in_flight.inc();
     }
-    let result = next.call(req).instrument(span.clone()).await;
+    let (result, statements) = counting_statements(next.call(req).instrument(span.clone())).await;
     if let Some(m) = &metrics {
         m.in_flight.dec();
     }
@@ -79,6 +80,9 @@ pub async fn middleware(
         };
         m.requests.get_or_create(&labels).inc();
         m.latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
+        m.request_statements
+            .get_or_create(&labels)
+            .observe(f64::from(statements));
     }
     result
 }

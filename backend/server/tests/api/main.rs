@@ -39,5 +39,6 @@ mod security_headers;
 mod shutdown;
 mod sso;
 mod sso_accounts;
+mod statements;
 mod totp;
 mod world;
