@@ -27,14 +27,6 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    /// The first page of `limit` rows (for callers other than the API).
-    pub fn first(limit: u64) -> Self {
-        Self {
-            limit: limit.clamp(1, MAX_LIMIT),
-            cursor: None,
-        }
-    }
-
     /// A request as the API receives it; a limit out of range is refused, not
     /// clamped, so a client never mistakes a shorter page for the end.
     pub fn new(limit: Option<u64>, cursor: Option<String>) -> AppResult<Self> {
