@@ -12,6 +12,8 @@ mod session;
 pub mod shell;
 
 pub use app::App;
+#[cfg(feature = "ssr")]
+pub use session::ServerSession;
 
 /// The browser entry point, called by the shell's module script once the wasm is loaded.
 #[cfg(feature = "hydrate")]

@@ -9,9 +9,26 @@ use crate::api;
 #[derive(Clone, Copy)]
 pub struct Session(pub RwSignal<Option<Option<SessionStatus>>>);
 
+/// Who the server found signed in for the page it renders (the server puts it
+/// in the render's context); `None` for nobody.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug, Default)]
+pub struct ServerSession(pub Option<SessionStatus>);
+
 impl Session {
+    /// Starts from what the server knew when it rendered the page: the value
+    /// travels in the page, so the hydrated console starts where the HTML is
+    /// and a page works before (and without) JavaScript.
     pub fn provide() -> Self {
-        let session = Session(RwSignal::new(None));
+        let known = SharedValue::new(|| {
+            #[cfg(feature = "ssr")]
+            let known = Some(use_context::<ServerSession>().unwrap_or_default().0);
+            #[cfg(not(feature = "ssr"))]
+            let known = None;
+            known
+        })
+        .into_inner();
+        let session = Session(RwSignal::new(known));
         provide_context(session);
         session
     }

@@ -5,18 +5,28 @@
 use std::{borrow::Cow, collections::HashMap, sync::Arc};
 
 use actix_web::{
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
     guard,
-    http::header::{self, HeaderValue},
+    http::{
+        header::{self, HeaderValue},
+        Method,
+    },
+    middleware::Next,
     web, HttpMessage as _, HttpRequest, HttpResponse,
 };
-use attest_frontend::{shell::AssetUrls, App};
+use attest_frontend::{shell::AssetUrls, App, ServerSession};
 use leptos::prelude::provide_context;
 use leptos_actix::{generate_route_list, render_app_to_stream_with_context, LeptosRoutes as _};
 use rust_embed::RustEmbed;
 
-use attest_core::{AppError, ErrorKind};
+use attest_core::{AppError, AppState, ErrorKind};
 
-use crate::{middleware::security_headers::CspNonce, problem::ApiError};
+use crate::{
+    middleware::{credentials::Credentials, security_headers::CspNonce},
+    problem::ApiError,
+    views,
+};
 
 /// `scripts/build-console` writes the bundle here. Release builds embed it; debug
 /// builds read it from disk, so a rebuilt console needs no server rebuild.
@@ -167,17 +177,48 @@ impl AcceptedEncodings {
     }
 }
 
-/// Context every console render gets: asset URLs, and the CSP nonce the security
-/// middleware put on this response (replacing Leptos's own random one).
+/// Context every console render gets: asset URLs, who is signed in, and the
+/// CSP nonce the security middleware put on this response (replacing Leptos's
+/// own random one).
 fn render_context(urls: Arc<AssetUrls>) -> impl Fn() + Clone + Send + 'static {
     move || {
         provide_context((*urls).clone());
-        let nonce = leptos::prelude::use_context::<leptos_actix::Request>()
-            .and_then(|req| req.extensions().get::<CspNonce>().map(|n| n.0.clone()));
+        let (session, nonce) = leptos::prelude::use_context::<leptos_actix::Request>()
+            .map(|req| {
+                let extensions = req.extensions();
+                let nonce = extensions.get::<CspNonce>().map(|n| n.0.clone());
+                (extensions.get::<ServerSession>().cloned(), nonce)
+            })
+            .unwrap_or_default();
+        provide_context(session.unwrap_or_default());
         if let Some(nonce) = nonce {
             provide_context(leptos::nonce::Nonce::from_value(nonce));
         }
     }
+}
+
+/// Looks up the session of a page request, so the page renders on the server
+/// as its visitor will see it: signed in, with the CSRF token its forms need to
+/// work without JavaScript. Other requests (API, assets) are left alone.
+pub async fn page_session(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let is_page = matches!(*req.method(), Method::GET | Method::HEAD)
+        && !["/api/", "/auth/", ASSET_PREFIX]
+            .iter()
+            .any(|p| req.path().starts_with(p))
+        && Credentials::presented(req.request());
+    if is_page {
+        if let (Credentials::Session(live, _), Some(state)) = (
+            Credentials::of(req.request()).await.map_err(ApiError)?,
+            req.app_data::<web::Data<AppState>>(),
+        ) {
+            let status = views::session_status(state, &live);
+            req.extensions_mut().insert(ServerSession(Some(status)));
+        }
+    }
+    next.call(req).await
 }
 
 /// Whether the client asked for a page rather than data.

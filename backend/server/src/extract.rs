@@ -75,23 +75,44 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonOrForm<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_form = req
-            .mime_type()
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.essence_str() == mime::APPLICATION_WWW_FORM_URLENCODED.essence_str());
-        if is_form {
+        if is_form(req) {
             let form = web::Form::<T>::from_request(req, payload);
             Box::pin(async move {
                 form.await
                     .map(|form| JsonOrForm::Form(form.into_inner()))
-                    .map_err(|_| AppError::new(ErrorKind::BadRequest, "the form could not be read").into())
+                    .map_err(|_| unreadable_form().into())
             })
         } else {
             let json = ApiJson::<T>::from_request(req, payload);
             Box::pin(async move { json.await.map(|ApiJson(value)| JsonOrForm::Json(value)) })
         }
     }
+}
+
+/// Whether the body is a submitted HTML form (`application/x-www-form-urlencoded`).
+pub fn is_form(req: &HttpRequest) -> bool {
+    req.mime_type()
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.essence_str() == mime::APPLICATION_WWW_FORM_URLENCODED.essence_str())
+}
+
+/// A form's fields with one of them taken out: a console form carries its CSRF
+/// token as a field the payload type does not know.
+pub fn take_form_field<T: DeserializeOwned>(
+    fields: Vec<(String, String)>,
+    name: &str,
+) -> Result<(Option<String>, T), AppError> {
+    let (taken, rest): (Vec<_>, Vec<_>) = fields.into_iter().partition(|(field, _)| field == name);
+    let encoded = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(rest)
+        .finish();
+    let payload = serde_urlencoded::from_str(&encoded).map_err(|_| unreadable_form())?;
+    Ok((taken.into_iter().next().map(|(_, value)| value), payload))
+}
+
+pub fn unreadable_form() -> AppError {
+    AppError::new(ErrorKind::BadRequest, "the form could not be read")
 }
 
 fn too_large(limit: usize) -> ApiError {

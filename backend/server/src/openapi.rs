@@ -56,6 +56,7 @@ use crate::{
         routes::me::change_password,
         routes::me::list_identities,
         routes::me::link_identity,
+        routes::me::unlink_identity,
         routes::orgs::list,
         routes::orgs::create,
         routes::orgs::get,

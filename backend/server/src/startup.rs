@@ -236,6 +236,7 @@ fn serve(
             .configure(openapi::configure_docs)
             .configure(|cfg| console::configure(cfg, assets.clone()))
             .default_service(web::to(routes::not_found))
+            .wrap(from_fn(console::page_session))
             .wrap(from_fn(audit_denials::middleware))
             .wrap(from_fn(rate_limit::middleware))
             .wrap(from_fn(guard::middleware))

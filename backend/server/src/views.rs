@@ -1,8 +1,22 @@
 //! From domain models to the API's response shapes (`attest_shared::api`).
 
-use attest_core::store::entities::{orgs, sessions, users};
-use attest_shared::api::{OrgRef, OrgView, SessionView, UserView};
+use attest_core::{
+    identity::sessions::{self as session_service, LiveSession},
+    store::entities::{orgs, sessions, users},
+    AppState,
+};
+use attest_shared::api::{OrgRef, OrgView, SessionStatus, SessionView, UserView};
 use chrono::Utc;
+
+/// Who is signed in, with the session's CSRF token: `GET /auth/session`, and
+/// what a server-rendered console page knows of its visitor.
+pub fn session_status(state: &AppState, live: &LiveSession) -> SessionStatus {
+    SessionStatus {
+        user: user(&live.user),
+        csrf_token: session_service::csrf_token(state, live.session.id),
+        expires_at: live.expires_at(state).with_timezone(&Utc),
+    }
+}
 
 pub fn user(u: &users::Model) -> UserView {
     UserView {

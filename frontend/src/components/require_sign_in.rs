@@ -1,27 +1,29 @@
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
+use leptos_router::components::Redirect;
 
 use crate::session::Session;
 
 /// Renders its children for a signed-in user; anyone else is sent to the sign-in
-/// page. The session is checked with the server each time a page mounts it, so a
-/// session revoked elsewhere ends on the next navigation.
+/// page. The server renders the page already knowing the session (so it is
+/// complete without JavaScript); in the browser the session is checked again
+/// each time a page mounts this, so a session revoked elsewhere ends on the
+/// next navigation.
 #[component]
 pub fn RequireSignIn(children: ChildrenFn) -> impl IntoView {
     let session = Session::use_context();
-    let status = LocalResource::new(move || session.refresh());
-    let navigate = use_navigate();
+    // Effects run only in the browser; one that finds nobody signed in turns
+    // the page into the redirect below.
     Effect::new(move |_| {
-        if let Some(None) = status.get() {
-            navigate("/sign-in", Default::default());
-        }
+        leptos::task::spawn_local(async move {
+            session.refresh().await;
+        });
     });
-    view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || {
-                let children = children.clone();
-                status.get().flatten().map(move |_| children())
-            }}
-        </Suspense>
+    // Whether someone is signed in, not who: a refreshed status that says the
+    // same leaves the page as it is.
+    let signed_in = Memo::new(move |_| session.0.get().map(|status| status.is_some()));
+    move || match signed_in.get() {
+        Some(true) => children().into_any(),
+        Some(false) => view! { <Redirect path="/sign-in"/> }.into_any(),
+        None => view! { <p class="muted">"Loading…"</p> }.into_any(),
     }
 }

@@ -10,10 +10,14 @@ use crate::{
     session::Session,
 };
 
-/// `POST /api/v1/me/password`: the current password, then the new one.
+/// `POST /api/v1/me/password`: the current password, then the new one. A real
+/// form: without JavaScript the browser posts it (the session's CSRF token in a
+/// hidden field) and the server sends it back here with the outcome in the
+/// query; with JavaScript it is sent in the background.
 #[component]
 pub fn ChangePasswordForm() -> impl IntoView {
     let session = Session::use_context();
+    let query = use_query_map();
     let (current, set_current) = signal(String::new());
     let (new, set_new) = signal(String::new());
     let change = Action::new_local(move |body: &ChangePassword| {
@@ -24,21 +28,34 @@ pub fn ChangePasswordForm() -> impl IntoView {
                 .await
         }
     });
+    const CHANGED: &str = "Password changed. Your other sessions were signed out.";
+    const WRONG_CURRENT: &str = "Your current password is wrong.";
     let outcome = move || match change.value().get() {
-        Some(Ok(())) => Some((
-            "notice",
-            "Password changed. Your other sessions were signed out.".to_owned(),
-        )),
-        Some(Err(e)) if e.code == "invalid_credentials" => {
-            Some(("notice error", "Your current password is wrong.".to_owned()))
-        }
+        Some(Ok(())) => Some(("notice", CHANGED.to_owned())),
+        Some(Err(e)) if e.code == "invalid_credentials" => Some(("notice error", WRONG_CURRENT.to_owned())),
         Some(Err(e)) => Some((
             "notice error",
             e.fields
                 .first()
                 .map_or(e.detail.clone(), |(_, m)| format!("The new password {m}")),
         )),
-        None => None,
+        // What the server said of a form posted without JavaScript.
+        None => {
+            let query = query.read();
+            match (
+                query.get("password").as_deref(),
+                query.get("password_error").as_deref(),
+            ) {
+                (Some("changed"), _) => Some(("notice", CHANGED.to_owned())),
+                (_, Some("current")) => Some(("notice error", WRONG_CURRENT.to_owned())),
+                (_, Some(_)) => Some((
+                    "notice error",
+                    "The new password is too easy to guess. A few unrelated words make a strong one."
+                        .to_owned(),
+                )),
+                _ => None,
+            }
+        }
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -50,12 +67,13 @@ pub fn ChangePasswordForm() -> impl IntoView {
     view! {
         <section class="panel">
             <h2>"Password"</h2>
-            <form class="form" on:submit=on_submit data-testid="change-password">
+            <form class="form" method="post" action="/api/v1/me/password" on:submit=on_submit data-testid="change-password">
+                <input type="hidden" name="csrf_token" value=session.csrf().unwrap_or_default()/>
                 <label for="current-password">"Current password"</label>
-                <input id="current-password" type="password" autocomplete="current-password" required
+                <input id="current-password" name="current" type="password" autocomplete="current-password" required
                     on:input=move |ev| set_current.set(event_target_value(&ev))/>
                 <label for="new-password">"New password (at least 12 characters)"</label>
-                <input id="new-password" type="password" autocomplete="new-password" required
+                <input id="new-password" name="new" type="password" autocomplete="new-password" required
                     on:input=move |ev| set_new.set(event_target_value(&ev))/>
                 <button type="submit" class="button primary" disabled=move || change.pending().get()>"Change password"</button>
                 {move || outcome().map(|(class, text)| view! { <p class=class role="status">{text}</p> })}

@@ -10,13 +10,16 @@ use crate::{
 
 /// Email first: an address whose domain an org signs in with SSO goes to its
 /// IdP (`/auth/sso/start`); any other signs in with its password against
-/// `POST /auth/login`.
+/// `POST /auth/login`. Without JavaScript the form posts there itself, and the
+/// server sends the browser on (dashboard or IdP) or back with `?error=`.
 #[component]
 pub fn SignIn() -> impl IntoView {
     let session = Session::use_context();
     let query = use_query_map();
     let sso_error = move || query.read().get("sso_error").map(|code| sso_problem(&code));
     let was_reset = move || query.read().get("reset").is_some();
+    // What the server said of a form posted without JavaScript.
+    let form_error = move || query.read().get("error");
     let (email, set_email) = signal(String::new());
     // The email the realm check answered for, and whether it uses SSO.
     let realm = RwSignal::new(None::<(String, bool)>);
@@ -38,7 +41,7 @@ pub fn SignIn() -> impl IntoView {
     let (reveal, set_reveal) = signal(false);
     let (code, set_code) = signal(String::new());
     // Shown once the server says this account needs a one-time code.
-    let needs_code = RwSignal::new(false);
+    let needs_code = RwSignal::new(query.with_untracked(|q| q.get("error").as_deref() == Some("totp")));
     let navigate = use_navigate();
 
     let sign_in = Action::new_local(move |request: &LoginRequest| {
@@ -67,7 +70,15 @@ pub fn SignIn() -> impl IntoView {
             Some("Too many attempts. Wait a moment, then try again.".to_owned())
         }
         Some(Err(e)) => Some(format!("Sign-in failed: {}", e.detail)),
-        _ => None,
+        None => form_error().map(|code| {
+            match code.as_str() {
+                "totp" => "Enter your email, password and the code from your authenticator app.",
+                "busy" => "Too many attempts. Wait a moment, then try again.",
+                _ => "The email or password is wrong.",
+            }
+            .to_owned()
+        }),
+        Some(Ok(_)) => None,
     };
     Effect::new(move |_| {
         if let Some(Ok(_)) = sign_in.value().get() {
@@ -96,7 +107,7 @@ pub fn SignIn() -> impl IntoView {
                     "Your password was reset and every session signed out. Sign in with the new one."
                 </p>
             </Show>
-            <form class="form" on:submit=on_submit>
+            <form class="form" method="post" action="/auth/login" on:submit=on_submit>
                 <label for="email">"Work email"</label>
                 <input
                     id="email"
@@ -125,7 +136,6 @@ pub fn SignIn() -> impl IntoView {
                         name="password"
                         type=move || if reveal.get() { "text" } else { "password" }
                         autocomplete="current-password"
-                        required=move || !uses_sso()
                         on:input=move |ev| set_password.set(event_target_value(&ev))
                     />
                     <button

@@ -48,6 +48,7 @@ actions! {
     SsoDomainVerified => "sso.domain_verified": "an SSO email domain was proven (DNS TXT record, or an operator vouching); it now routes sign-ins",
     SsoDomainSuspended => "sso.domain_suspended": "a DNS-proven SSO domain's challenge record disappeared; it no longer routes sign-ins",
     IdentityLinked => "identity.linked": "a member linked an identity of the organization's IdP to their account, proving both",
+    IdentityUnlinked => "identity.unlinked": "a member unlinked the organization's IdP identity from their account (the sessions it opened revoked)",
     ApiKeyCreated => "api_key.created": "an API key was created (its secret is never recorded)",
     ApiKeyRevoked => "api_key.revoked": "an API key was revoked",
     ApiKeyRotated => "api_key.rotated": "an API key was replaced by a new one; the old one works until the grace period ends",

@@ -9,7 +9,8 @@
 //!    (credential lookups below included);
 //! 7. [`rate_limit`]: per-client limits with standard headers (`/auth/*` per IP,
 //!    `/api/*` per API key or, without a valid key, per IP);
-//! 8. [`audit_denials`]: a `403` for a missing permission lands in the org's audit trail.
+//! 8. [`audit_denials`]: a `403` for a missing permission lands in the org's audit trail;
+//! 9. [`crate::console::page_session`]: a console page request's session, for its server render.
 //!
 //! Every `POST /api/v1/…` route also wears [`idempotency`], so a retried request with
 //! the same `Idempotency-Key` gets the original answer once its caller is authenticated.

@@ -3,6 +3,8 @@
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
+use serde::de::DeserializeOwned;
+
 use actix_web::{
     cookie::{time::Duration as CookieDuration, Cookie, SameSite},
     dev::Payload,
@@ -19,7 +21,10 @@ use super::{
     client_ip::client_ip,
     credentials::{sign_in_first, Credentials},
 };
-use crate::problem::ApiError;
+use crate::{
+    extract::{is_form, take_form_field, unreadable_form, ApiJson, JsonOrForm},
+    problem::ApiError,
+};
 
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -168,9 +173,59 @@ impl FromRequest for SignedIn {
     }
 }
 
+/// The name of the hidden field that carries the CSRF token in a console form.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+/// A signed-in person's request with a body: JSON from a script or the hydrated
+/// console (the CSRF token in `X-CSRF-Token`), or a console form that works
+/// without JavaScript (the token in its [`CSRF_FIELD`]). Refused like
+/// [`SignedIn`]; a handler answers a form with a redirect back to its page.
+pub struct SignedInBody<T> {
+    pub signed_in: SignedIn,
+    pub body: JsonOrForm<T>,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for SignedInBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        if is_form(&req) {
+            let form = web::Form::<Vec<(String, String)>>::from_request(&req, payload);
+            Box::pin(async move {
+                let fields = form.await.map_err(|_| ApiError(unreadable_form()))?.into_inner();
+                let (csrf, body) = take_form_field(fields, CSRF_FIELD)?;
+                let signed_in = authenticate_presenting(&req, csrf.as_deref().map(str::as_bytes)).await?;
+                Ok(Self {
+                    signed_in,
+                    body: JsonOrForm::Form(body),
+                })
+            })
+        } else {
+            let json = ApiJson::<T>::from_request(&req, payload);
+            Box::pin(async move {
+                let signed_in = authenticate(&req).await?;
+                let ApiJson(body) = json.await?;
+                Ok(Self {
+                    signed_in,
+                    body: JsonOrForm::Json(body),
+                })
+            })
+        }
+    }
+}
+
 /// The session behind a request. An API key is refused here: routes that take
 /// only [`SignedIn`] are a person's own (their sessions, two-factor sign-in).
 pub(super) async fn authenticate(req: &HttpRequest) -> Result<SignedIn, AppError> {
+    let presented = req.headers().get(CSRF_HEADER).map(|v| v.as_bytes());
+    authenticate_presenting(req, presented).await
+}
+
+/// [`authenticate`] with the CSRF token the request `presented`, wherever it
+/// carried it.
+async fn authenticate_presenting(req: &HttpRequest, presented: Option<&[u8]>) -> Result<SignedIn, AppError> {
     let (session, epoch) = match Credentials::of(req).await? {
         Credentials::Session(session, epoch) => (session, epoch),
         Credentials::Key(..) => {
@@ -190,15 +245,10 @@ pub(super) async fn authenticate(req: &HttpRequest) -> Result<SignedIn, AppError
             return Err(AppError::internal("session state is not configured"));
         };
         let expected = sessions::csrf_token(state, session.session.id);
-        let presented = req
-            .headers()
-            .get(CSRF_HEADER)
-            .map(|v| v.as_bytes())
-            .unwrap_or_default();
-        if !attest_core::crypto::constant_time_eq(presented, expected.as_bytes()) {
+        if !attest_core::crypto::constant_time_eq(presented.unwrap_or_default(), expected.as_bytes()) {
             return Err(AppError::new(
                 ErrorKind::Forbidden,
-                "missing or wrong X-CSRF-Token",
+                "missing or wrong CSRF token (the X-CSRF-Token header, or a console form's csrf_token field)",
             ));
         }
         check_same_origin(req, cookie)?;

@@ -5,45 +5,80 @@ use attest_core::{
     identity::{
         login::{self, Credentials},
         password_reset, sessions,
+        sso::signin,
     },
-    AppState, ErrorKind,
+    AppError, AppState, ErrorKind,
 };
 use attest_shared::api::{
     LoginRequest, LoginResponse, PasswordResetConfirm, PasswordResetRequest, SessionStatus,
 };
-use chrono::Utc;
 
 use crate::{
-    extract::{ApiJson, JsonOrForm},
+    extract::JsonOrForm,
     middleware::session::{check_same_origin, origin, SessionCookie, SignedIn},
     problem::ApiResult,
+    routes::see_other,
     views,
 };
 
 /// `POST /auth/login`: a fresh session (and cookie) on success; one identical
-/// `401 invalid_credentials` for every failure.
+/// `401 invalid_credentials` for every failure. The console's sign-in form
+/// (JavaScript off) is answered with a redirect: on to the dashboard, to the
+/// org's IdP for an email that signs in with SSO, or back with what was wrong.
 #[utoipa::path(post, path = "/auth/login", tag = "sign-in", summary = "Sign in with email and password (and TOTP when on)", request_body = LoginRequest, responses((status = 200, body = LoginResponse)))]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
     cookie: web::Data<SessionCookie>,
-    ApiJson(body): ApiJson<LoginRequest>,
+    body: JsonOrForm<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     // A cross-site page must not sign a victim into the attacker's account.
     check_same_origin(&req, &cookie)?;
+    let (body, is_form) = match body {
+        JsonOrForm::Json(body) => (body, false),
+        JsonOrForm::Form(body) => (body, true),
+    };
+    if is_form && signin::uses_sso(&state, &body.email).await? {
+        let email: String = url::form_urlencoded::byte_serialize(body.email.as_bytes()).collect();
+        return Ok(see_other(&format!(
+            "/auth/sso/start?email={email}&return_to=%2Fdashboard"
+        )));
+    }
     let credentials = Credentials {
         email: body.email,
         password: body.password,
-        totp: body.totp,
+        // A form sends its empty code field too.
+        totp: body.totp.filter(|code| !code.is_empty()),
     };
-    let (user, new_session) = login::login(&state, credentials, &origin(&req)).await?;
-    let response = LoginResponse {
-        user: views::user(&user),
-        csrf_token: sessions::csrf_token(&state, new_session.session.id),
+    let (user, new_session) = match login::login(&state, credentials, &origin(&req)).await {
+        Ok(signed_in) => signed_in,
+        Err(error) if is_form => return sign_in_page_with(error),
+        Err(error) => return Err(error.into()),
     };
-    Ok(HttpResponse::Ok()
-        .cookie(cookie.issue(&new_session.token))
-        .json(response))
+    let mut response = if is_form {
+        see_other("/dashboard")
+    } else {
+        HttpResponse::Ok().json(LoginResponse {
+            user: views::user(&user),
+            csrf_token: sessions::csrf_token(&state, new_session.session.id),
+        })
+    };
+    response
+        .add_cookie(&cookie.issue(&new_session.token))
+        .map_err(|e| AppError::internal(format!("the session cookie could not be set: {e}")))?;
+    Ok(response)
+}
+
+/// Back to the sign-in page, saying (without telling which part was wrong)
+/// what a refused form sign-in needs next.
+fn sign_in_page_with(error: AppError) -> ApiResult<HttpResponse> {
+    let code = match error.kind {
+        ErrorKind::InvalidCredentials if error.extensions.contains_key("totp_required") => "totp",
+        ErrorKind::InvalidCredentials => "credentials",
+        ErrorKind::RateLimited => "busy",
+        _ => return Err(error.into()),
+    };
+    Ok(see_other(&format!("/sign-in?error={code}")))
 }
 
 /// `POST /auth/logout`: revokes the session and clears the cookie.
@@ -60,24 +95,12 @@ pub async fn logout(
 /// `GET /auth/session`: who is signed in, their CSRF token and when the session ends.
 #[utoipa::path(get, path = "/auth/session", tag = "sign-in", summary = "The signed-in user, CSRF token and session end", responses((status = 200, body = SessionStatus)))]
 pub async fn session(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let status = SessionStatus {
-        user: views::user(&signed_in.session.user),
-        csrf_token: sessions::csrf_token(&state, signed_in.session.session.id),
-        expires_at: signed_in.session.expires_at(&state).with_timezone(&Utc),
-    };
-    Ok(HttpResponse::Ok().json(status))
+    Ok(HttpResponse::Ok().json(views::session_status(&state, &signed_in.session)))
 }
 
 /// The console's page for both steps of a reset (it works without JavaScript:
 /// its forms post here and are answered with a redirect back to it).
 const RESET_PAGE: &str = "/password-reset";
-
-/// `303` to `location`: how a console form is answered.
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((actix_web::http::header::LOCATION, location.to_owned()))
-        .finish()
-}
 
 /// `POST /auth/password-reset`: `202`, whatever the address; the link, when
 /// the account exists and may use a password, is mailed afterwards. A console

@@ -6,7 +6,7 @@ use attest_core::{
     authz,
     identity::{password_change, sessions, sso::linking, totp},
     tenancy::orgs,
-    AppState,
+    AppState, ErrorKind,
 };
 use attest_shared::api::{
     ChangePassword, LinkIdentity, LinkStarted, LinkedIdentity, Me, MembershipView, Page, RecoveryCodes,
@@ -15,13 +15,14 @@ use attest_shared::api::{
 use uuid::Uuid;
 
 use crate::{
-    extract::{ApiJson, PageQuery},
+    extract::{ApiJson, JsonOrForm, PageQuery},
     middleware::{
         caller::Caller,
         idempotency,
-        session::{SessionCookie, SignedIn},
+        session::{SessionCookie, SignedIn, SignedInBody},
     },
     problem::ApiResult,
+    routes::see_other,
     views,
 };
 
@@ -121,16 +122,34 @@ pub async fn totp_disable(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `POST /api/v1/me/password`: `204`; every other session is revoked.
+/// `POST /api/v1/me/password`: `204`; every other session is revoked. The
+/// account page's form (JavaScript off) goes back to it with the outcome.
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "me", summary = "Change my password (my other sessions end)", request_body = ChangePassword, responses((status = 204), (status = 401, description = "`current` is wrong", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn change_password(
-    signed_in: SignedIn,
+    request: SignedInBody<ChangePassword>,
     state: web::Data<AppState>,
-    ApiJson(body): ApiJson<ChangePassword>,
 ) -> ApiResult<HttpResponse> {
-    password_change::change(&state, &signed_in.actor, body.current, body.new).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let SignedInBody { signed_in, body } = request;
+    match body {
+        JsonOrForm::Json(body) => {
+            password_change::change(&state, &signed_in.actor, body.current, body.new).await?;
+            Ok(HttpResponse::NoContent().finish())
+        }
+        JsonOrForm::Form(body) => {
+            let outcome =
+                match password_change::change(&state, &signed_in.actor, body.current, body.new).await {
+                    Ok(()) => "password=changed",
+                    Err(error) if error.kind == ErrorKind::InvalidCredentials => "password_error=current",
+                    Err(error) if error.kind == ErrorKind::ValidationFailed => "password_error=weak",
+                    Err(error) => return Err(error.into()),
+                };
+            Ok(see_other(&format!("{ACCOUNT_PAGE}?{outcome}")))
+        }
+    }
 }
+
+/// The console's account page, where its forms send the browser back.
+const ACCOUNT_PAGE: &str = "/account";
 
 /// `GET /api/v1/me/identities`.
 #[utoipa::path(get, path = "/api/v1/me/identities", tag = "me", summary = "The SSO identities linked to my account", params(PageQuery), responses((status = 200, body = Page<LinkedIdentity>)))]
@@ -167,4 +186,16 @@ pub async fn link_identity(
             redirect: started.redirect,
         });
     Ok(idempotency::withhold(response))
+}
+
+/// `DELETE /api/v1/me/identities/{slug}`: `204`; the sessions the identity
+/// opened end.
+#[utoipa::path(delete, path = "/api/v1/me/identities/{slug}", tag = "me", summary = "Unlink my identity at an organization's IdP (the sessions it opened end)", params(("slug" = String, Path, description = "the slug of the org whose IdP the identity is at")), responses((status = 204), (status = 404, description = "no identity of that org's IdP is linked", body = crate::problem::Problem, content_type = "application/problem+json"), (status = 409, description = "it is the only way this password-less account signs in", body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub async fn unlink_identity(
+    signed_in: SignedIn,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    linking::unlink(&state, &signed_in.actor, &slug).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -153,6 +153,9 @@ pub fn table() -> Vec<RouteDef> {
         route(Method::POST, "/api/v1/me/identities", SignedIn, |r| {
             r.to(me::link_identity)
         }),
+        route(Method::DELETE, "/api/v1/me/identities/{slug}", SignedIn, |r| {
+            r.to(me::unlink_identity)
+        }),
         route(Method::GET, "/api/v1/orgs", Caller, |r| r.to(orgs::list)),
         route(Method::POST, "/api/v1/orgs", Operator, |r| r.to(orgs::create)),
         route(Method::GET, "/api/v1/orgs/{org}", Org(OrgRead), |r| {
@@ -379,6 +382,14 @@ fn resource(table: &[RouteDef], path: &str, mount: &str) -> actix_web::Resource 
         let allow = allow.clone();
         async move { method_not_allowed(&allow) }
     }))
+}
+
+/// `303` to `location`: how a console form that works without JavaScript is
+/// answered (back to its page, with the outcome in the query).
+pub fn see_other(location: &str) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location.to_owned()))
+        .finish()
 }
 
 pub fn method_not_allowed(allow: &str) -> actix_web::HttpResponse {

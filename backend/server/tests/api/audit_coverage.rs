@@ -292,6 +292,8 @@ async fn each_audited_action_appends_exactly_one_event() {
     chain
         .one_for(walker.callback(&callback).await, 302, "identity.linked")
         .await;
+    let res = bob.send(Method::DELETE, "/api/v1/me/identities/tour", None).await;
+    chain.one_for(res, 204, "identity.unlinked").await;
     let res = ada
         .request(Method::PUT, &format!("/api/v1/orgs/tour/members/{bob_id}/roles"))
         .header("if-match", "*")

@@ -189,6 +189,7 @@ fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (Strin
         .replace("{user_id}", &w.target_user.to_string())
         .replace("{id}", &id.to_string())
         .replace("{name}", "reviewer")
+        .replace("{slug}", "acme")
         .replace("{domain}", "acme.test");
     let body = match (route.method.as_str(), route.path) {
         ("POST", "/api/v1/orgs") => Some(json!({"slug": "newco", "name": "NewCo"})),

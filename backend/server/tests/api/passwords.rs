@@ -316,3 +316,146 @@ async fn the_reset_forms_work_without_javascript() {
     assert_eq!(used, format!("/password-reset?token={token}&error=token"));
     login(&app, "pat@example.com", NEW_PASSWORD).await;
 }
+
+/// The value of the hidden `name` field of a server-rendered page.
+fn hidden_field(page: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in {page}"))
+        + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Signing in and changing the password with JavaScript off: the forms post
+/// themselves, the server answers with redirects, and the account page arrives
+/// rendered for the signed-in visitor with the session's CSRF token in it.
+#[tokio::test]
+async fn sign_in_and_the_password_change_work_without_javascript() {
+    let (app, _smtp, _) = pat().await;
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let browser = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = |path: &str| {
+        let request = browser.get(app.url(path)).header("accept", "text/html");
+        async move { request.send().await.unwrap() }
+    };
+    let post = |path: &str, form: Vec<(&str, &str)>| {
+        let request = browser.post(app.url(path)).form(&form);
+        async move { request.send().await.unwrap() }
+    };
+    let location = |res: &reqwest::Response| res.headers()["location"].to_str().unwrap().to_owned();
+
+    // Signed out, the account page sends the browser to sign in.
+    let res = page("/account").await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert_eq!(location(&res), "/sign-in");
+    let sign_in = page("/sign-in").await.text().await.unwrap();
+    assert!(
+        sign_in.contains(r#"method="post" action="/auth/login""#),
+        "{sign_in}"
+    );
+
+    let wrong = vec![
+        ("email", "pat@example.com"),
+        ("password", "not the password"),
+        ("totp", ""),
+    ];
+    let res = post("/auth/login", wrong).await;
+    assert_eq!(
+        (res.status().as_u16(), location(&res)),
+        (303, "/sign-in?error=credentials".into())
+    );
+    assert!(res.headers().get("set-cookie").is_none());
+    let right = vec![("email", "pat@example.com"), ("password", PASSWORD), ("totp", "")];
+    let res = post("/auth/login", right).await;
+    assert_eq!(
+        (res.status().as_u16(), location(&res)),
+        (303, "/dashboard".into())
+    );
+
+    let account = page("/account").await;
+    assert_eq!(account.status(), 200);
+    let account = account.text().await.unwrap();
+    assert!(account.contains(r#"action="/api/v1/me/password""#), "{account}");
+    assert!(account.contains("pat@example.com"), "rendered for its visitor");
+    let csrf = hidden_field(&account, "csrf_token");
+    let status: serde_json::Value = browser
+        .get(app.url("/auth/session"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["csrf_token"], csrf.as_str());
+
+    let elsewhere = login(&app, "pat@example.com", PASSWORD).await;
+    let change = |csrf: &str, current: &str, new: &str| {
+        vec![
+            ("csrf_token", csrf.to_owned()),
+            ("current", current.to_owned()),
+            ("new", new.to_owned()),
+        ]
+    };
+    // Another site's form, or one without this session's token, changes nothing.
+    let res = post(
+        "/api/v1/me/password",
+        vec![("current", PASSWORD), ("new", NEW_PASSWORD)],
+    )
+    .await;
+    assert_problem(res, 403, "forbidden").await;
+    let forged = change("not-the-token", PASSWORD, NEW_PASSWORD);
+    let res = browser
+        .post(app.url("/api/v1/me/password"))
+        .form(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 403, "forbidden").await;
+    let res = browser
+        .post(app.url("/api/v1/me/password"))
+        .header("origin", "https://evil.example")
+        .form(&change(&csrf, PASSWORD, NEW_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 403, "forbidden").await;
+
+    let submit = |form: Vec<(&'static str, String)>| {
+        let request = browser.post(app.url("/api/v1/me/password")).form(&form);
+        async move {
+            let res = request.send().await.unwrap();
+            assert_eq!(res.status(), 303);
+            res.headers()["location"].to_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(
+        submit(change(&csrf, "not the password", NEW_PASSWORD)).await,
+        "/account?password_error=current"
+    );
+    assert_eq!(
+        submit(change(&csrf, PASSWORD, "password1234")).await,
+        "/account?password_error=weak"
+    );
+    assert_eq!(
+        elsewhere.get("/auth/session").await.status(),
+        200,
+        "nothing changed yet"
+    );
+    assert_eq!(
+        submit(change(&csrf, PASSWORD, NEW_PASSWORD)).await,
+        "/account?password=changed"
+    );
+    assert_eq!(
+        elsewhere.get("/auth/session").await.status(),
+        401,
+        "the other sessions end"
+    );
+    let account = page("/account?password=changed").await.text().await.unwrap();
+    assert!(account.contains("Password changed."), "{account}");
+    login(&app, "pat@example.com", NEW_PASSWORD).await;
+}

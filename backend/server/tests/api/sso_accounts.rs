@@ -237,15 +237,21 @@ async fn an_org_admin_cannot_take_over_another_orgs_member_through_her_idp() {
     assert_eq!(linked["items"], json!([]));
 }
 
-/// Starts linking `account` at Acme's IdP from `browser` (POST /api/v1/me/identities
+/// Starts linking `account` at `idp` from `browser` (POST /api/v1/me/identities
 /// with `body`) and walks the IdP up to Attest's callback: the walker and that URL.
-async fn link_at_idp(w: &World, browser: &Browser, body: Value, account: &str) -> (Walker, String) {
+async fn link_at_idp(
+    w: &World,
+    idp: &Idp,
+    browser: &Browser,
+    body: Value,
+    account: &str,
+) -> (Walker, String) {
     let res = browser
         .send(Method::POST, "/api/v1/me/identities", Some(body))
         .await;
     assert_eq!(res.status(), 200);
     let started: Value = res.json().await.unwrap();
-    w.idp.next_login(account).await;
+    idp.next_login(account).await;
     let walker = Walker::with_jar(browser.jar.clone());
     let callback = walker
         .walk(
@@ -303,7 +309,7 @@ async fn linking_takes_the_accounts_credentials_and_a_session_from_one_idp_reach
 
     // With her password: through Acme's IdP, back to the account page, linked.
     let body = json!({"org": "acme", "password": PASSWORD, "return_to": "/account?linked=1"});
-    let (linking, callback) = link_at_idp(&w, &browser, body, "carol-sub").await;
+    let (linking, callback) = link_at_idp(&w, &w.idp, &browser, body, "carol-sub").await;
     let res = linking.callback(&callback).await;
     assert_eq!(location(&res), "/account?linked=1");
     let linked: Value = browser.get("/api/v1/me/identities").await.json().await.unwrap();
@@ -316,7 +322,7 @@ async fn linking_takes_the_accounts_credentials_and_a_session_from_one_idp_reach
     // The identity is Carol's now: Dave cannot link it to his account.
     let dave = login(&w.app, "dave@acme.test", PASSWORD).await;
     let body = json!({"org": "acme", "password": PASSWORD});
-    let (linking, callback) = link_at_idp(&w, &dave, body.clone(), "carol-sub").await;
+    let (linking, callback) = link_at_idp(&w, &w.idp, &dave, body.clone(), "carol-sub").await;
     let res = linking.callback(&callback).await;
     assert_eq!(location(&res), "/account?link_error=identity_linked_elsewhere");
     let refusal = events(&w.app, w.acme).await.pop().unwrap();
@@ -326,7 +332,7 @@ async fn linking_takes_the_accounts_credentials_and_a_session_from_one_idp_reach
     // A link begun in a session revoked since (a reset, a sign-out) links nothing.
     let ending = login(&w.app, "dave@acme.test", PASSWORD).await;
     w.idp.add_account("dave-2-sub", "dave.two@acme.test", true).await;
-    let (linking, callback) = link_at_idp(&w, &ending, body, "dave-2-sub").await;
+    let (linking, callback) = link_at_idp(&w, &w.idp, &ending, body, "dave-2-sub").await;
     assert_eq!(
         ending.send(Method::POST, "/auth/logout", None).await.status(),
         204
@@ -358,4 +364,113 @@ async fn linking_takes_the_accounts_credentials_and_a_session_from_one_idp_reach
     assert_problem(res, 403, "forbidden").await;
     // Her password session reaches both.
     assert_eq!(browser.get("/api/v1/orgs/globex").await.status(), 200);
+}
+
+/// A password-less account (made by its domain's IdP) proves itself for linking
+/// only by a recent sign-in through that IdP: an identity linked on that proof
+/// does not vouch in its turn. Unlinking ends the sessions the identity opened,
+/// and never leaves such an account without a way in.
+#[tokio::test]
+async fn a_password_less_account_links_only_through_its_domains_idp_and_keeps_a_way_in() {
+    let w = world(true).await;
+    // Globex and Initech sign in through another IdP and claim no domain.
+    let secret = "other-client-secret-0123456789";
+    let other_idp = Idp::start(
+        &w.app,
+        &[
+            IdpClient {
+                client_id: "globex",
+                client_secret: secret,
+            },
+            IdpClient {
+                client_id: "initech",
+                client_secret: secret,
+            },
+        ],
+    );
+    let mut orgs = Vec::new();
+    for slug in ["globex", "initech"] {
+        orgs.push(create_org(&w.ada, slug).await);
+        let res = put_sso(&w.ada, slug, &settings(&other_idp, slug, secret, &[], false)).await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+    // Acme's IdP makes Pat's account (no password); she joins both orgs.
+    w.idp.add_account("pat-sub", "pat@acme.test", true).await;
+    let (walker, res) = sign_in(&w, "pat-sub", "/auth/sso/start?org=acme").await;
+    assert_eq!(location(&res), "/");
+    let pat = walker.browser(&w.app).await;
+    let me: Value = pat.get("/api/v1/me").await.json().await.unwrap();
+    let pat_id = me["user"]["id"].as_str().unwrap().parse().unwrap();
+    for &org in &orgs {
+        attest_core::tenancy::members::admit(&w.app.state.db, org, pat_id, &["auditor".to_owned()])
+            .await
+            .unwrap();
+    }
+
+    // Her fresh sign-in through her domain's IdP proves her: Globex's identity links.
+    other_idp.add_account("pat-globex", "pat@acme.test", true).await;
+    let body = json!({"org": "globex"});
+    let (linking, callback) = link_at_idp(&w, &other_idp, &pat, body, "pat-globex").await;
+    assert_eq!(location(&linking.callback(&callback).await), "/account");
+
+    // A sign-in through Globex's IdP does not prove her for more.
+    other_idp.next_login("pat-globex").await;
+    let walker = Walker::new();
+    let callback = walker.to_callback(&w.app, "/auth/sso/start?org=globex").await;
+    assert_eq!(location(&walker.callback(&callback).await), "/");
+    let through_globex = walker.browser(&w.app).await;
+    let res = through_globex
+        .send(
+            Method::POST,
+            "/api/v1/me/identities",
+            Some(json!({"org": "initech"})),
+        )
+        .await;
+    let problem = assert_problem(res, 401, "unauthenticated").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("your email's organization"),
+        "{problem}"
+    );
+
+    // Unlinking Globex's identity ends the session it opened, not the others.
+    let res = pat
+        .send(Method::DELETE, "/api/v1/me/identities/globex", None)
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(through_globex.get("/auth/session").await.status(), 401);
+    assert_eq!(pat.get("/auth/session").await.status(), 200);
+    let linked: Value = pat.get("/api/v1/me/identities").await.json().await.unwrap();
+    assert_eq!(linked["items"].as_array().unwrap().len(), 1);
+    assert_eq!(linked["items"][0]["org"]["slug"], "acme");
+    let event = events(&w.app, orgs[0]).await.pop().unwrap();
+    assert_eq!(
+        (event.action.as_str(), event.actor.id),
+        ("identity.unlinked", Some(pat_id))
+    );
+    // Her last identity stays: without a password it is her only way in.
+    let res = pat.send(Method::DELETE, "/api/v1/me/identities/acme", None).await;
+    assert_problem(res, 409, "conflict").await;
+    let res = pat
+        .send(Method::DELETE, "/api/v1/me/identities/initech", None)
+        .await;
+    assert_problem(res, 404, "not_found").await;
+
+    // With JavaScript off, the sign-in form sends an SSO email on to its IdP.
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(w.app.url("/auth/login"))
+        .form(&[("email", "pat@acme.test"), ("password", ""), ("totp", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        "/auth/sso/start?email=pat%40acme.test&return_to=%2Fdashboard"
+    );
 }

@@ -3,8 +3,8 @@
 //! An org's IdP never attaches an account that belongs to other orgs on its own
 //! ([`super::provisioning`]). Instead the signed-in user proves both sides: the
 //! account, by its current credentials (password, and the TOTP code when on) or,
-//! for an account without a password, by a sign-in through one of its linked
-//! identities in the last ten minutes; and the identity, by signing in at the
+//! for an account without a password, by a sign-in in the last ten minutes
+//! through the IdP of the org that proved the account's email domain; and the identity, by signing in at the
 //! org's IdP in a flow bound to the account. An identity already linked to
 //! another account stays where it is.
 
@@ -79,14 +79,18 @@ async fn prove_account(
         login::reauthenticate(state, actor.user.clone(), password, second_factor, &actor.origin).await?;
         return Ok(());
     }
-    let recent =
-        session.idp_issuer.is_some() && clock::after(session.created_at, RECENT_SIGN_IN) > clock::now();
-    if recent {
+    // Only the IdP of the org that proved the email's domain vouches for the
+    // account: any other identity linked to it was linked on that IdP's word,
+    // and must not in turn vouch for more.
+    let home = settings::for_domain(state, signin::domain_of(&actor.user.email)).await?;
+    let through_home = home.is_some_and(|idp| session.idp_issuer.as_deref() == Some(idp.issuer.as_str()));
+    let recent = clock::after(session.created_at, RECENT_SIGN_IN) > clock::now();
+    if through_home && recent {
         return Ok(());
     }
     Err(AppError::new(
         ErrorKind::Unauthenticated,
-        "sign in again through your organization's SSO, then link the identity within ten minutes",
+        "sign in again through the SSO of your email's organization, then link the identity within ten minutes",
     ))
 }
 
@@ -166,6 +170,52 @@ async fn link(
     txn.commit().await?;
     tracing::info!(user_id = %user.id, %org_id, "an SSO identity was linked to an existing account");
     Ok(Ok(()))
+}
+
+/// `DELETE /api/v1/me/identities/{slug}`: forgets the identities linked to the
+/// account through that org's IdP and ends the sessions that IdP opened for it
+/// (unless another linked identity still signs in there). An account without a
+/// password keeps one identity at least: it could not sign in otherwise.
+pub async fn unlink(state: &AppState, actor: &Actor, org_ref: &str) -> AppResult<()> {
+    let org = authz::find_org(state, org_ref).await?;
+    let user = &actor.user;
+    let txn = state.begin().await?;
+    let (unlinked, kept): (Vec<_>, Vec<_>) = user_identities::Entity::find()
+        .filter(user_identities::Column::UserId.eq(user.id))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .partition(|identity| identity.org_id == org.id);
+    if unlinked.is_empty() {
+        return Err(AppError::new(
+            ErrorKind::NotFound,
+            "no identity of this organization's IdP is linked to your account",
+        ));
+    }
+    if user.password_hash.is_none() && kept.is_empty() {
+        return Err(AppError::new(
+            ErrorKind::Conflict,
+            "this is how your account signs in: it has no password and no other linked identity",
+        ));
+    }
+    user_identities::Entity::delete_many()
+        .filter(user_identities::Column::UserId.eq(user.id))
+        .filter(user_identities::Column::OrgId.eq(org.id))
+        .exec(&txn)
+        .await?;
+    let mut issuers: Vec<&str> = unlinked.iter().map(|identity| identity.issuer.as_str()).collect();
+    issuers.sort_unstable();
+    issuers.dedup();
+    for issuer in issuers
+        .into_iter()
+        .filter(|i| !kept.iter().any(|k| k.issuer == *i))
+    {
+        sessions::revoke_from_idp(&txn, issuer, Some(user.id), None).await?;
+    }
+    let record = Record::of(Action::IdentityUnlinked, "user", user.id);
+    audit::append(&txn, org.id, &Source::of(actor), record).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// `GET /api/v1/me/identities`: a page of the identities linked to the

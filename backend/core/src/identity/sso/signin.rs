@@ -75,7 +75,7 @@ pub async fn uses_sso(state: &AppState, email: &str) -> AppResult<bool> {
     Ok(settings::for_domain(state, domain_of(email)).await?.is_some())
 }
 
-fn domain_of(email: &str) -> &str {
+pub(super) fn domain_of(email: &str) -> &str {
     email.rsplit_once('@').map(|(_, d)| d.trim()).unwrap_or_default()
 }
 
