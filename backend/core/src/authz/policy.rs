@@ -204,11 +204,21 @@ impl OrgPolicy {
             .filter_map(|m| m.expires_at)
             .filter(|until| *until > now)
             .min();
+        let roles = self
+            .members
+            .iter()
+            .map(|member| {
+                let mut roles = member.roles.clone();
+                roles.sort_unstable();
+                (member.user_id, roles)
+            })
+            .collect();
         Ok(OrgGrants {
             org_id: self.org_id,
             version: self.version,
             valid_until,
             members,
+            roles,
         })
     }
 }
@@ -221,6 +231,9 @@ pub struct OrgGrants {
     /// When the earliest time-boxed membership ends; these grants expire with it.
     valid_until: Option<DateTime<Utc>>,
     members: HashMap<Uuid, PermissionSet>,
+    /// The roles assigned to each member (ended memberships included), as the
+    /// members list shows them.
+    roles: HashMap<Uuid, Vec<String>>,
 }
 
 impl OrgGrants {
@@ -249,6 +262,12 @@ impl OrgGrants {
     /// What `user_id` may do in the org (nothing for non-members).
     pub fn of(&self, user_id: Uuid) -> PermissionSet {
         self.members.get(&user_id).copied().unwrap_or_default()
+    }
+
+    /// The roles assigned to `user_id`, if they were a member when these
+    /// grants were compiled.
+    pub fn roles_of(&self, user_id: Uuid) -> Option<&[String]> {
+        self.roles.get(&user_id).map(Vec::as_slice)
     }
 
     /// The members who hold `permission` (say, the admins to tell about a change).

@@ -1,11 +1,11 @@
 //! Memberships: who belongs to an org, with which roles.
 
-use std::collections::HashSet;
-
 use attest_shared::{api::Page, permissions::Permission, roles};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, Condition, ConnectionTrait, EntityTrait as _, ModelTrait as _,
-    PaginatorTrait as _, QueryFilter as _, Set,
+    sea_query::{Expr, Query},
+    ActiveModelTrait as _, ColumnTrait as _, Condition, ConnectionTrait, DbErr, EntityTrait as _,
+    FromQueryResult, ModelTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QueryResult,
+    QuerySelect as _, Set,
 };
 use uuid::Uuid;
 
@@ -50,51 +50,100 @@ pub struct Member {
     pub sso: bool,
 }
 
-/// A page of the org's members, by user id (the key of the membership index).
+/// A page of the org's members, by user id (the key of the membership index),
+/// each with her roles in name order. Those come from the org's compiled grants, which the request's
+/// authorization has just checked are current; only a member who joined after
+/// those were compiled has hers read from the database.
 pub async fn list(state: &AppState, scope: &OrgScope, page: &PageRequest) -> AppResult<Page<Member>> {
     scope.require(Permission::MembersRead)?;
+    let signed_in_with_sso = Query::select()
+        .expr(Expr::val(1))
+        .from(user_identities::Entity)
+        .and_where(
+            Expr::col((user_identities::Entity, user_identities::Column::UserId))
+                .equals((memberships::Entity, memberships::Column::UserId)),
+        )
+        .and_where(
+            Expr::col((user_identities::Entity, user_identities::Column::OrgId))
+                .equals((memberships::Entity, memberships::Column::OrgId)),
+        )
+        .to_owned();
     let by_user = memberships::Entity::find()
         .filter(memberships::Column::OrgId.eq(scope.org_id()))
         .find_also_related(users::Entity)
-        .cursor_by(memberships::Column::UserId);
+        .expr_as(Expr::exists(signed_in_with_sso), SSO_COLUMN)
+        .cursor_by(memberships::Column::UserId)
+        .into_model::<MemberRow>();
     let rows = page
-        .load(&state.db, by_user, |(membership, _)| membership.user_id)
+        .load(&state.db, by_user, |row| row.membership.user_id)
         .await?;
-    let user_ids: Vec<Uuid> = rows.items.iter().map(|(m, _)| m.user_id).collect();
-    let role_rows = membership_roles::Entity::find()
-        .filter(membership_roles::Column::OrgId.eq(scope.org_id()))
-        .filter(membership_roles::Column::UserId.is_in(user_ids.clone()))
-        .all(&state.db)
+    let grants = state
+        .decisions
+        .grants(&state.db, scope.org(), clock::now().to_utc())
         .await?;
-    let sso_users: HashSet<Uuid> = user_identities::Entity::find()
-        .filter(user_identities::Column::OrgId.eq(scope.org_id()))
-        .filter(user_identities::Column::UserId.is_in(user_ids))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|identity| identity.user_id)
+    let newcomers: Vec<Uuid> = rows
+        .items
+        .iter()
+        .map(|row| row.membership.user_id)
+        .filter(|user| grants.roles_of(*user).is_none())
         .collect();
+    let newcomer_roles = if newcomers.is_empty() {
+        Vec::new()
+    } else {
+        membership_roles::Entity::find()
+            .filter(membership_roles::Column::OrgId.eq(scope.org_id()))
+            .filter(membership_roles::Column::UserId.is_in(newcomers))
+            .order_by_asc(membership_roles::Column::Role)
+            .all(&state.db)
+            .await?
+    };
+    let roles_of = |user_id: Uuid| -> Vec<String> {
+        match grants.roles_of(user_id) {
+            Some(roles) => roles.to_vec(),
+            None => newcomer_roles
+                .iter()
+                .filter(|r| r.user_id == user_id)
+                .map(|r| r.role.clone())
+                .collect(),
+        }
+    };
     Ok(Page {
         next_cursor: rows.next_cursor,
         items: rows
             .items
             .into_iter()
-            .filter_map(|(membership, user)| {
-                let user = user?;
-                let roles = role_rows
-                    .iter()
-                    .filter(|r| r.user_id == user.id)
-                    .map(|r| r.role.clone())
-                    .collect();
+            .filter_map(|row| {
+                let user = row.user?;
                 Some(Member {
-                    sso: sso_users.contains(&user.id),
+                    roles: roles_of(user.id),
                     user,
-                    roles,
-                    membership,
+                    membership: row.membership,
+                    sso: row.sso,
                 })
             })
             .collect(),
     })
+}
+
+const SSO_COLUMN: &str = "sso";
+
+/// One row of the members page: the membership, its user, and whether they
+/// have signed in through the org's SSO.
+struct MemberRow {
+    membership: memberships::Model,
+    user: Option<users::Model>,
+    sso: bool,
+}
+
+impl FromQueryResult for MemberRow {
+    fn from_query_result(row: &QueryResult, _: &str) -> Result<Self, DbErr> {
+        // The column prefixes of sea-orm's two-entity selects.
+        Ok(Self {
+            membership: memberships::Model::from_query_result(row, "A_")?,
+            user: users::Model::from_query_result_optional(row, "B_")?,
+            sso: row.try_get("", SSO_COLUMN)?,
+        })
+    }
 }
 
 /// Adds a user to an org with roles. The caller has already decided they may join

@@ -180,3 +180,50 @@ async fn org_admins_see_and_revoke_their_members_sessions_only() {
     assert_eq!(w.bob.send(Method::DELETE, &path, None).await.status(), 204);
     assert_problem(w.carol.get("/api/v1/me").await, 401, "unauthenticated").await;
 }
+
+/// The members page takes roles from the org's compiled grants, which the
+/// request's authorization has just checked. A member who joined after those
+/// were compiled (between the check and the page) still shows hers.
+#[tokio::test]
+async fn a_member_who_joined_after_the_grants_were_compiled_still_shows_her_roles() {
+    use attest_core::{
+        actor::{Credential, Origin},
+        authz,
+        store::{entities::users, page::PageRequest},
+        tenancy::members,
+        Actor,
+    };
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+
+    let w = world().await;
+    let state = &w.app.state;
+    let ada = users::Entity::find()
+        .filter(users::Column::Email.eq("ada@example.com"))
+        .one(&state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let actor = Actor {
+        user: ada,
+        credential: Credential::Session {
+            session_id: Uuid::now_v7(),
+            idp_issuer: None,
+        },
+        origin: Origin::new(None, None, None),
+        epoch: None,
+    };
+    let scope = authz::scope(state, &actor, "acme").await.unwrap();
+    let page = PageRequest::new(Some(200), None).unwrap();
+    let before = members::list(state, &scope, &page).await.unwrap();
+
+    let late = w
+        .app
+        .add_member(w.acme, "late@example.com", PASSWORD, &["contributor", "auditor"])
+        .await;
+    let after = members::list(state, &scope, &page).await.unwrap();
+    assert_eq!(after.items.len(), before.items.len() + 1);
+    let late = after.items.iter().find(|m| m.user.id == late).unwrap();
+    assert_eq!(late.roles, ["auditor", "contributor"]);
+    let carol = after.items.iter().find(|m| m.user.id == w.carol_id).unwrap();
+    assert_eq!(carol.roles, ["auditor"], "from the compiled grants");
+}
