@@ -82,3 +82,31 @@ test("the account page changes the password", async () => {
   );
   await context.close();
 });
+
+test("with JavaScript off, one signs in and changes the password", async () => {
+  const NO_SCRIPT = "a password changed with no script";
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto(`${server.base}/account`);
+  await page.waitForURL(`${server.base}/sign-in`);
+  await page.fill("#email", EMAIL);
+  await page.fill("#password", "not the password");
+  await page.click("button[type=submit]");
+  await page.waitForSelector("[role=alert]:has-text('The email or password is wrong.')");
+  await page.fill("#email", EMAIL);
+  await page.fill("#password", CHANGED);
+  await page.click("button[type=submit]");
+  await page.waitForURL(`${server.base}/dashboard`);
+
+  await page.goto(`${server.base}/account`);
+  await page.fill("#current-password", "not the password");
+  await page.fill("#new-password", NO_SCRIPT);
+  await page.click("[data-testid=change-password] button[type=submit]");
+  await page.waitForSelector("[data-testid=change-password] :text('Your current password is wrong.')");
+  await page.fill("#current-password", CHANGED);
+  await page.fill("#new-password", NO_SCRIPT);
+  await page.click("[data-testid=change-password] button[type=submit]");
+  await page.waitForSelector("[data-testid=change-password] :text('Password changed.')");
+  await signInApi(server.base, EMAIL, NO_SCRIPT);
+  await context.close();
+});

@@ -5,9 +5,10 @@ use leptos::prelude::*;
 
 use crate::api;
 
-/// The signed-in session, once known. `None` inside means "nobody".
+/// The signed-in session, once known. `None` inside means "nobody". The flag
+/// says the value is what the server found while rendering this very page.
 #[derive(Clone, Copy)]
-pub struct Session(pub RwSignal<Option<Option<SessionStatus>>>);
+pub struct Session(pub RwSignal<Option<Option<SessionStatus>>>, StoredValue<bool>);
 
 /// Who the server found signed in for the page it renders (the server puts it
 /// in the render's context); `None` for nobody.
@@ -28,13 +29,23 @@ impl Session {
             known
         })
         .into_inner();
-        let session = Session(RwSignal::new(known));
+        let rendered = StoredValue::new(known.is_some());
+        // Effects run once the hydrated page is in place: from then on, what
+        // the server knew is history.
+        Effect::new(move |_| rendered.set_value(false));
+        let session = Session(RwSignal::new(known), rendered);
         provide_context(session);
         session
     }
 
     pub fn use_context() -> Self {
-        use_context::<Session>().unwrap_or_else(|| Session(RwSignal::new(None)))
+        use_context::<Session>().unwrap_or_else(|| Session(RwSignal::new(None), StoredValue::new(false)))
+    }
+
+    /// Whether the session is as the server found it while rendering the page
+    /// being rendered or hydrated now (not a page navigated to later).
+    pub fn is_as_rendered(&self) -> bool {
+        self.1.get_value()
     }
 
     /// The CSRF token of the current session, for unsafe requests.

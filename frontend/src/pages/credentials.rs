@@ -107,6 +107,21 @@ pub fn LinkedIdentities() -> impl IntoView {
             Ok::<_, api::ApiError>(())
         }
     });
+    let unlink = Action::new_local(move |slug: &String| {
+        let path = format!("/api/v1/me/identities/{slug}");
+        async move {
+            let result = session.send::<()>(Method::Delete, &path, None).await;
+            linked.refetch();
+            result
+        }
+    });
+    let unlink_problem = move || match unlink.value().get() {
+        Some(Err(e)) if e.status == 409 => {
+            Some("Your account has no password: this identity is how you sign in, so it stays.".to_owned())
+        }
+        Some(Err(e)) => Some(e.describe()),
+        _ => None,
+    };
     let problem = move || match link.value().get() {
         Some(Err(e)) if e.totp_required => Some("Enter the code from your authenticator app too.".to_owned()),
         Some(Err(e)) if e.code == "invalid_credentials" => Some("Your password is wrong.".to_owned()),
@@ -134,14 +149,24 @@ pub fn LinkedIdentities() -> impl IntoView {
                     Ok(page) if page.items.is_empty() => view! { <p class="muted">"No identity is linked yet."</p> }.into_any(),
                     Ok(page) => view! {
                         <ul data-testid="identities">
-                            {page.items.into_iter().map(|i| view! {
-                                <li>{i.org.name} " " <span class="muted">{i.issuer}</span></li>
+                            {page.items.into_iter().map(|i| {
+                                let slug = i.org.slug.clone();
+                                view! {
+                                    <li>
+                                        {i.org.name} " " <span class="muted">{i.issuer}</span> " "
+                                        <button class="button small" data-testid="unlink"
+                                            on:click=move |_| { unlink.dispatch(slug.clone()); }>
+                                            "Unlink"
+                                        </button>
+                                    </li>
+                                }
                             }).collect_view()}
                         </ul>
                     }.into_any(),
                     Err(e) => view! { <p class="notice error">{e.detail}</p> }.into_any(),
                 })}
             </Suspense>
+            <p class="notice error" role="alert">{unlink_problem}</p>
             <p class="muted">"To sign in to an organization through its identity provider, link your identity there. Your password proves it is you."</p>
             <form class="form" on:submit=on_submit data-testid="link-identity">
                 <label for="link-org">"Organization (its short name)"</label>

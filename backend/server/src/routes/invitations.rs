@@ -1,15 +1,19 @@
 //! `/api/v1/orgs/{org}/invitations` and `POST /auth/invitations/accept`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use attest_core::{tenancy::invitations, AppState};
+use attest_core::{tenancy::invitations, AppState, ErrorKind};
 use attest_shared::api::{AcceptInvitation, AcceptedInvitation, CreateInvitation, InvitationView, Page};
 use chrono::Utc;
 use uuid::Uuid;
 
 use crate::{
-    extract::{ApiJson, PageQuery},
-    middleware::{caller::InOrg, session::origin},
+    extract::{ApiJson, JsonOrForm, PageQuery},
+    middleware::{
+        caller::InOrg,
+        session::{check_same_origin, origin, SessionCookie},
+    },
     problem::ApiResult,
+    routes::see_other,
     views,
 };
 
@@ -56,16 +60,48 @@ pub async fn revoke(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// `POST /auth/invitations/accept`. The console's form (JavaScript off) goes
+/// back to its page: welcomed (`?joined=<org name>`), or with what was wrong.
 #[utoipa::path(post, path = "/auth/invitations/accept", tag = "sign-in", summary = "Accept an invitation and join its organization", request_body = AcceptInvitation, responses((status = 200, body = AcceptedInvitation)))]
 pub async fn accept(
     req: HttpRequest,
     state: web::Data<AppState>,
-    ApiJson(body): ApiJson<AcceptInvitation>,
+    cookie: web::Data<SessionCookie>,
+    body: JsonOrForm<AcceptInvitation>,
 ) -> ApiResult<HttpResponse> {
     let origin = origin(&req);
-    let accepted = invitations::accept(&state, &body.token, &body.name, body.password, &origin).await?;
-    Ok(HttpResponse::Ok().json(AcceptedInvitation {
-        org: views::org_ref(&accepted.org),
-        user: views::user(&accepted.user),
-    }))
+    let body = match body {
+        JsonOrForm::Json(body) => {
+            let accepted =
+                invitations::accept(&state, &body.token, &body.name, body.password, &origin).await?;
+            return Ok(HttpResponse::Ok().json(AcceptedInvitation {
+                org: views::org_ref(&accepted.org),
+                user: views::user(&accepted.user),
+            }));
+        }
+        JsonOrForm::Form(body) => body,
+    };
+    // A form any site could post: only this console's pages may.
+    check_same_origin(&req, &cookie)?;
+    // A form sends its empty password field too (an existing account needs none).
+    let password = body.password.filter(|p| !p.is_empty());
+    let encode = |text: &str| -> String { url::form_urlencoded::byte_serialize(text.as_bytes()).collect() };
+    let location = match invitations::accept(&state, &body.token, &body.name, password, &origin).await {
+        Ok(accepted) => format!("{ACCEPT_PAGE}?joined={}", encode(&accepted.org.name)),
+        Err(error) => {
+            let problem = match error.kind {
+                ErrorKind::BadRequest => "invalid",
+                ErrorKind::ValidationFailed => match error.errors.first().map(|e| e.field.as_str()) {
+                    Some("name") => "name",
+                    _ => "password",
+                },
+                _ => return Err(error.into()),
+            };
+            format!("{ACCEPT_PAGE}?token={}&error={problem}", encode(&body.token))
+        }
+    };
+    Ok(see_other(&location))
 }
+
+/// The console's page an invitation mail links to.
+const ACCEPT_PAGE: &str = "/invitations/accept";

@@ -308,3 +308,54 @@ pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> 
     );
     body
 }
+
+/// A browser with JavaScript off: it asks for pages as HTML, posts forms as
+/// the browser would, keeps cookies, and does not follow redirects, so a test
+/// sees where the server sends it.
+pub struct NoScript {
+    pub client: reqwest::Client,
+    base: String,
+}
+
+impl NoScript {
+    pub fn new(app: &TestApp) -> NoScript {
+        NoScript {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: app.address.clone(),
+        }
+    }
+
+    /// The page at `path`, as a browser navigating there gets it.
+    pub async fn page(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The HTML of the page at `path`.
+    pub async fn html(&self, path: &str) -> String {
+        self.page(path).await.text().await.unwrap()
+    }
+
+    /// `form` submitted to `path`.
+    pub async fn submit<T: serde::Serialize + ?Sized>(&self, path: &str, form: &T) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Where a redirect sends the browser.
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()["location"].to_str().unwrap().to_owned()
+}

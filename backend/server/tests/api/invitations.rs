@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::{
     auth::{login, Browser, PASSWORD},
-    helpers::{assert_problem, spawn_app, TestApp},
+    helpers::{assert_problem, location, spawn_app, NoScript, TestApp},
     mail::wait_for_message,
 };
 
@@ -199,4 +199,60 @@ async fn a_new_account_needs_a_good_password() {
     )
     .await;
     assert_eq!(res.status(), 200);
+}
+
+/// The accept page is a real form: with JavaScript off the browser posts it,
+/// no password ever lands in a URL, and the answer is a redirect back.
+#[tokio::test]
+async fn the_accept_form_works_without_javascript() {
+    let app = spawn_app().await;
+    let ada = acme(&app).await;
+    assert_eq!(invite(&ada, "nojs@example.com", &["auditor"]).await.status(), 201);
+    let token = mailed_token(&app, "nojs@example.com").await;
+    let browser = NoScript::new(&app);
+    let page = browser.html(&format!("/invitations/accept?token={token}")).await;
+    assert!(
+        page.contains(r#"method="post" action="/auth/invitations/accept""#),
+        "{page}"
+    );
+    let form = |name: &str, password: &str| {
+        vec![
+            ("token", token.clone()),
+            ("name", name.to_owned()),
+            ("password", password.to_owned()),
+        ]
+    };
+    let submit = |form: Vec<(&'static str, String)>| {
+        let browser = &browser;
+        async move { browser.submit("/auth/invitations/accept", &form).await }
+    };
+
+    let forged = browser
+        .client
+        .post(app.url("/auth/invitations/accept"))
+        .header("origin", "https://evil.example")
+        .form(&form("No Script", PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(forged, 403, "forbidden").await;
+    let res = submit(form("", PASSWORD)).await;
+    assert_eq!(
+        location(&res),
+        format!("/invitations/accept?token={token}&error=name")
+    );
+    let res = submit(form("No Script", "")).await;
+    assert_eq!(
+        location(&res),
+        format!("/invitations/accept?token={token}&error=password")
+    );
+    let res = submit(form("No Script", PASSWORD)).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/invitations/accept?joined=Acme");
+    let res = submit(form("No Script", PASSWORD)).await;
+    assert_eq!(
+        location(&res),
+        format!("/invitations/accept?token={token}&error=invalid")
+    );
+    login(&app, "nojs@example.com", PASSWORD).await;
 }

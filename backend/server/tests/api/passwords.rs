@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{
     audit::events,
     auth::{login, login_attempt, PASSWORD},
-    helpers::{assert_problem, free_port, spawn_app_with, TestApp},
+    helpers::{assert_problem, free_port, location, spawn_app_with, NoScript, TestApp},
     mail::{messages_in, wait_for_message, SmtpServer},
     world::create_org,
 };
@@ -254,27 +254,16 @@ async fn a_reset_link_works_once_for_thirty_minutes_and_the_answer_is_the_same_f
 #[tokio::test]
 async fn the_reset_forms_work_without_javascript() {
     let (app, smtp, _) = pat().await;
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = browser
-        .get(app.url("/password-reset"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let browser = NoScript::new(&app);
+    let page = browser.html("/password-reset").await;
     assert!(page.contains(r#"action="/auth/password-reset""#), "{page}");
 
     let submit = |path: &'static str, form: Vec<(&'static str, String)>| {
-        let request = browser.post(app.url(path)).form(&form);
+        let browser = &browser;
         async move {
-            let res = request.send().await.unwrap();
+            let res = browser.submit(path, &form).await;
             assert_eq!(res.status(), 303, "{path}");
-            res.headers()["location"].to_str().unwrap().to_owned()
+            location(&res)
         }
     };
     let sent = submit("/auth/password-reset", vec![("email", "pat@example.com".into())]).await;
@@ -282,15 +271,7 @@ async fn the_reset_forms_work_without_javascript() {
     let bad = submit("/auth/password-reset", vec![("email", "nonsense".into())]).await;
     assert_eq!(bad, "/password-reset?error=email");
     let token = mailed_token(&smtp, "pat@example.com", 0).await;
-    let page = browser
-        .get(app.url(&format!("/password-reset?token={token}")))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = browser.html(&format!("/password-reset?token={token}")).await;
     assert!(
         page.contains(r#"action="/auth/password-reset/confirm""#),
         "{page}"
@@ -333,64 +314,43 @@ fn hidden_field(page: &str, name: &str) -> String {
 #[tokio::test]
 async fn sign_in_and_the_password_change_work_without_javascript() {
     let (app, _smtp, _) = pat().await;
-    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let browser = reqwest::Client::builder()
-        .cookie_provider(jar.clone())
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = |path: &str| {
-        let request = browser.get(app.url(path)).header("accept", "text/html");
-        async move { request.send().await.unwrap() }
-    };
-    let post = |path: &str, form: Vec<(&str, &str)>| {
-        let request = browser.post(app.url(path)).form(&form);
-        async move { request.send().await.unwrap() }
-    };
-    let location = |res: &reqwest::Response| res.headers()["location"].to_str().unwrap().to_owned();
+    let browser = NoScript::new(&app);
 
     // Signed out, the account page sends the browser to sign in.
-    let res = page("/account").await;
+    let res = browser.page("/account").await;
     assert!(res.status().is_redirection(), "{}", res.status());
     assert_eq!(location(&res), "/sign-in");
-    let sign_in = page("/sign-in").await.text().await.unwrap();
+    let sign_in = browser.html("/sign-in").await;
     assert!(
         sign_in.contains(r#"method="post" action="/auth/login""#),
         "{sign_in}"
     );
 
-    let wrong = vec![
+    let wrong = [
         ("email", "pat@example.com"),
         ("password", "not the password"),
         ("totp", ""),
     ];
-    let res = post("/auth/login", wrong).await;
+    let res = browser.submit("/auth/login", &wrong).await;
     assert_eq!(
         (res.status().as_u16(), location(&res)),
         (303, "/sign-in?error=credentials".into())
     );
     assert!(res.headers().get("set-cookie").is_none());
-    let right = vec![("email", "pat@example.com"), ("password", PASSWORD), ("totp", "")];
-    let res = post("/auth/login", right).await;
+    let right = [("email", "pat@example.com"), ("password", PASSWORD), ("totp", "")];
+    let res = browser.submit("/auth/login", &right).await;
     assert_eq!(
         (res.status().as_u16(), location(&res)),
         (303, "/dashboard".into())
     );
 
-    let account = page("/account").await;
+    let account = browser.page("/account").await;
     assert_eq!(account.status(), 200);
     let account = account.text().await.unwrap();
     assert!(account.contains(r#"action="/api/v1/me/password""#), "{account}");
     assert!(account.contains("pat@example.com"), "rendered for its visitor");
     let csrf = hidden_field(&account, "csrf_token");
-    let status: serde_json::Value = browser
-        .get(app.url("/auth/session"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: serde_json::Value = browser.page("/auth/session").await.json().await.unwrap();
     assert_eq!(status["csrf_token"], csrf.as_str());
 
     let elsewhere = login(&app, "pat@example.com", PASSWORD).await;
@@ -402,21 +362,14 @@ async fn sign_in_and_the_password_change_work_without_javascript() {
         ]
     };
     // Another site's form, or one without this session's token, changes nothing.
-    let res = post(
-        "/api/v1/me/password",
-        vec![("current", PASSWORD), ("new", NEW_PASSWORD)],
-    )
-    .await;
+    let tokenless = [("current", PASSWORD), ("new", NEW_PASSWORD)];
+    let res = browser.submit("/api/v1/me/password", &tokenless).await;
     assert_problem(res, 403, "forbidden").await;
     let forged = change("not-the-token", PASSWORD, NEW_PASSWORD);
-    let res = browser
-        .post(app.url("/api/v1/me/password"))
-        .form(&forged)
-        .send()
-        .await
-        .unwrap();
+    let res = browser.submit("/api/v1/me/password", &forged).await;
     assert_problem(res, 403, "forbidden").await;
     let res = browser
+        .client
         .post(app.url("/api/v1/me/password"))
         .header("origin", "https://evil.example")
         .form(&change(&csrf, PASSWORD, NEW_PASSWORD))
@@ -426,11 +379,11 @@ async fn sign_in_and_the_password_change_work_without_javascript() {
     assert_problem(res, 403, "forbidden").await;
 
     let submit = |form: Vec<(&'static str, String)>| {
-        let request = browser.post(app.url("/api/v1/me/password")).form(&form);
+        let browser = &browser;
         async move {
-            let res = request.send().await.unwrap();
+            let res = browser.submit("/api/v1/me/password", &form).await;
             assert_eq!(res.status(), 303);
-            res.headers()["location"].to_str().unwrap().to_owned()
+            location(&res)
         }
     };
     assert_eq!(
@@ -455,7 +408,7 @@ async fn sign_in_and_the_password_change_work_without_javascript() {
         401,
         "the other sessions end"
     );
-    let account = page("/account?password=changed").await.text().await.unwrap();
+    let account = browser.html("/account?password=changed").await;
     assert!(account.contains("Password changed."), "{account}");
     login(&app, "pat@example.com", NEW_PASSWORD).await;
 }

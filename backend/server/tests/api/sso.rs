@@ -13,7 +13,7 @@ use crate::{
     auth::{login, Browser, PASSWORD},
     dns::Dns,
     fake_idp::FakeIdp,
-    helpers::{assert_problem, free_port, spawn_app_with, TestApp, TEST_SECRET_KEY},
+    helpers::{assert_problem, free_port, location, spawn_app_with, TestApp, TEST_SECRET_KEY},
     idp::{jws, sign, Idp, IdpClient, Signer},
     world::create_org,
 };
@@ -251,10 +251,6 @@ impl Walker {
             base: app.address.clone(),
         }
     }
-}
-
-pub fn location(res: &reqwest::Response) -> String {
-    res.headers()["location"].to_str().unwrap().to_owned()
 }
 
 /// Signs `account` in through `start`; the walker holds the session.

@@ -14,11 +14,10 @@ use serde_json::{json, Value};
 use crate::{
     audit::events,
     auth::{login, Browser, PASSWORD},
-    helpers::assert_problem,
+    helpers::{assert_problem, location, NoScript},
     idp::{Idp, IdpClient},
     sso::{
-        assert_refused_in, location, put_sso, settings, sign_in, verify_domain, world, world_unverified,
-        Walker, World,
+        assert_refused_in, put_sso, settings, sign_in, verify_domain, world, world_unverified, Walker, World,
     },
     world::create_org,
 };
@@ -459,18 +458,11 @@ async fn a_password_less_account_links_only_through_its_domains_idp_and_keeps_a_
     assert_problem(res, 404, "not_found").await;
 
     // With JavaScript off, the sign-in form sends an SSO email on to its IdP.
-    let res = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(w.app.url("/auth/login"))
-        .form(&[("email", "pat@acme.test"), ("password", ""), ("totp", "")])
-        .send()
-        .await
-        .unwrap();
+    let form = [("email", "pat@acme.test"), ("password", ""), ("totp", "")];
+    let res = NoScript::new(&w.app).submit("/auth/login", &form).await;
     assert_eq!(res.status(), 303);
     assert_eq!(
-        res.headers()["location"],
+        location(&res),
         "/auth/sso/start?email=pat%40acme.test&return_to=%2Fdashboard"
     );
 }
