@@ -38,6 +38,8 @@ pub struct AppState {
     pub providers: Arc<identity::sso::Providers>,
     /// Sessions, keys and orgs verified under the current credentials epoch.
     pub verified: Arc<identity::verified::Verified>,
+    /// Activity stamps waiting for the next batched write.
+    pub activity: Arc<identity::activity::Activity>,
     write_lock: store::write::WriteLock,
 }
 
@@ -51,6 +53,7 @@ impl AppState {
             config: Arc::new(config),
             decisions: Arc::default(),
             verified: Arc::default(),
+            activity: Arc::default(),
         }
     }
 

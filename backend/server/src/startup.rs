@@ -61,6 +61,7 @@ impl Application {
         attest_core::audit::retention::spawn(state.clone());
         attest_core::idempotency::spawn_purger(state.clone());
         attest_core::identity::sso::domains::spawn_rechecker(state.clone());
+        attest_core::identity::activity::spawn_flusher(state.clone());
 
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -111,6 +112,9 @@ impl Application {
                 drain(&self.metrics, self.shutdown_timeout).await;
                 handle.stop(true).await;
             }
+        }
+        if let Err(error) = self.state.activity.flush(&self.state).await {
+            tracing::warn!(error = %error, "the last activity stamps could not be written");
         }
         self.state.db.close().await?;
         tracing::info!("stopped");

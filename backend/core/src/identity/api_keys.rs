@@ -347,11 +347,8 @@ pub async fn authenticate(
         .last_used_at
         .is_none_or(|at| clock::after(at, TOUCH_INTERVAL) <= now)
     {
-        api_keys::Entity::update_many()
-            .col_expr(api_keys::Column::LastUsedAt, Expr::value(now))
-            .filter(api_keys::Column::Id.eq(live.grant.key_id))
-            .exec(&state.db)
-            .await?;
+        // Written by the activity flusher, off the request path.
+        state.activity.key_used(live.grant.key_id, now);
         let touched = Arc::new(LiveKey {
             last_used_at: Some(now),
             ..LiveKey::clone(&live)

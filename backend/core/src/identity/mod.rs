@@ -1,6 +1,7 @@
 //! Users, passwords (change and reset), sign-in with lockout, org SSO,
 //! server-side sessions and org API keys.
 
+pub mod activity;
 pub mod api_keys;
 pub mod login;
 pub mod password_change;

@@ -128,11 +128,13 @@ pub async fn authenticate(
         touch_interval(state.config.session_idle),
     ) <= now;
     let live = if stale {
-        let mut active: sessions::ActiveModel = live.session.clone().into();
-        active.last_seen_at = Set(now);
-        let session = active.update(&state.db).await?;
+        // Written by the activity flusher, off the request path.
+        state.activity.session_seen(live.session.id, now);
         Arc::new(LiveSession {
-            session,
+            session: sessions::Model {
+                last_seen_at: now,
+                ..live.session.clone()
+            },
             user: live.user.clone(),
         })
     } else {
@@ -153,9 +155,13 @@ async fn verify(state: &AppState, hash: &str, now: DateTimeWithTimeZone) -> AppR
         .find_also_related(users::Entity)
         .one(&state.db)
         .await?;
-    let Some((session, Some(user))) = found else {
+    let Some((mut session, Some(user))) = found else {
         return Ok(None);
     };
+    // Activity this instance saw and has not written yet still counts.
+    if let Some(seen) = state.activity.session_seen_at(session.id) {
+        session.last_seen_at = session.last_seen_at.max(seen);
+    }
     let live = session.revoked_at.is_none()
         && session.expires_at > now
         && idle_deadline(&session, state.config.session_idle) > now

@@ -1,0 +1,143 @@
+//! Activity stamps — `sessions.last_seen_at`, `api_keys.last_used_at` — written
+//! in batches by a background task, never on the request path. A request that
+//! finds its credential's stamp stale (older than the touch interval) notes the
+//! new one here and moves on; the flusher writes every noted stamp in one
+//! transaction per round. The database lags real activity by at most one touch
+//! interval plus one flush interval, which the flush interval keeps under half
+//! the session idle timeout, so a used session never looks idle to another
+//! instance.
+
+use std::{collections::HashMap, sync::Mutex, time::Duration};
+
+use sea_orm::{sea_query::Expr, ColumnTrait as _, Condition, EntityTrait as _, QueryFilter as _};
+use uuid::Uuid;
+
+use crate::{
+    store::entities::{api_keys, sessions},
+    AppResult, AppState,
+};
+
+type Stamp = sea_orm::prelude::DateTimeWithTimeZone;
+
+/// The longest a noted stamp waits for its write.
+const MAX_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Stamps noted since the last flush, newest per credential.
+#[derive(Default)]
+pub struct Activity {
+    pending: Mutex<Pending>,
+}
+
+#[derive(Default)]
+struct Pending {
+    sessions: HashMap<Uuid, Stamp>,
+    keys: HashMap<Uuid, Stamp>,
+}
+
+impl Activity {
+    pub fn session_seen(&self, session_id: Uuid, at: Stamp) {
+        self.with_pending(|p| p.sessions.insert(session_id, at));
+    }
+
+    pub fn key_used(&self, key_id: Uuid, at: Stamp) {
+        self.with_pending(|p| p.keys.insert(key_id, at));
+    }
+
+    /// The stamp noted for a session and not yet written, if any.
+    pub fn session_seen_at(&self, session_id: Uuid) -> Option<Stamp> {
+        self.with_pending(|p| p.sessions.get(&session_id).copied())
+    }
+
+    fn with_pending<T>(&self, f: impl FnOnce(&mut Pending) -> T) -> T {
+        // A panic while holding the lock leaves plain maps: still usable.
+        let mut pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut pending)
+    }
+
+    /// Writes every noted stamp (a stamp never moves backwards); returns how
+    /// many. A failed round puts its stamps back for the next one.
+    pub async fn flush(&self, state: &AppState) -> AppResult<usize> {
+        let taken = self.with_pending(std::mem::take);
+        if taken.sessions.is_empty() && taken.keys.is_empty() {
+            return Ok(0);
+        }
+        let count = taken.sessions.len() + taken.keys.len();
+        match write(state, &taken).await {
+            Ok(()) => Ok(count),
+            Err(error) => {
+                self.with_pending(|p| {
+                    for (id, at) in taken.sessions {
+                        p.sessions.entry(id).or_insert(at);
+                    }
+                    for (id, at) in taken.keys {
+                        p.keys.entry(id).or_insert(at);
+                    }
+                });
+                Err(error)
+            }
+        }
+    }
+}
+
+async fn write(state: &AppState, stamps: &Pending) -> AppResult<()> {
+    let txn = state.begin().await?;
+    for (id, at) in &stamps.sessions {
+        sessions::Entity::update_many()
+            .col_expr(sessions::Column::LastSeenAt, Expr::value(*at))
+            .filter(sessions::Column::Id.eq(*id))
+            .filter(sessions::Column::LastSeenAt.lt(*at))
+            .exec(&txn)
+            .await?;
+    }
+    for (id, at) in &stamps.keys {
+        api_keys::Entity::update_many()
+            .col_expr(api_keys::Column::LastUsedAt, Expr::value(*at))
+            .filter(api_keys::Column::Id.eq(*id))
+            .filter(
+                Condition::any()
+                    .add(api_keys::Column::LastUsedAt.is_null())
+                    .add(api_keys::Column::LastUsedAt.lt(*at)),
+            )
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// How often the flusher writes: every few seconds, and within a quarter of
+/// the session idle timeout.
+pub fn flush_interval(session_idle: Duration) -> Duration {
+    (session_idle / 4).clamp(Duration::from_millis(100), MAX_FLUSH_INTERVAL)
+}
+
+/// Writes the noted stamps every [`flush_interval`] until the process ends
+/// (the server also flushes once more as it stops).
+pub fn spawn_flusher(state: AppState) -> tokio::task::JoinHandle<()> {
+    let every = flush_interval(state.config.session_idle);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(error) = state.activity.flush(&state).await {
+                tracing::warn!(error = %error, "writing activity stamps failed; retrying next round");
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flush_interval_stays_well_inside_the_idle_timeout() {
+        assert_eq!(flush_interval(Duration::from_secs(1800)), MAX_FLUSH_INTERVAL);
+        assert_eq!(flush_interval(Duration::from_secs(2)), Duration::from_millis(500));
+        assert!(flush_interval(Duration::from_millis(10)) >= Duration::from_millis(100));
+    }
+}
