@@ -15,6 +15,7 @@ mod m20261204_000007_idempotency_claims;
 mod m20261206_000008_sso_domain_proof;
 mod m20261207_000009_list_keys;
 mod m20261207_000010_credentials_epoch;
+mod m20261207_000011_audit_head_follows;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000008_sso_domain_proof::Migration),
             Box::new(m20261207_000009_list_keys::Migration),
             Box::new(m20261207_000010_credentials_epoch::Migration),
+            Box::new(m20261207_000011_audit_head_follows::Migration),
         ]
     }
 }

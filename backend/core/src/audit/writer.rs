@@ -112,13 +112,10 @@ pub async fn append<C: ConnectionTrait>(
         hash: String::new(),
     };
     event.hash = chain::hash(&event)?;
+    // A trigger moves the head's hash to the event's (migration
+    // m20261207_000011), in this same statement.
     audit_events::Entity::insert(row(org_id, &event))
         .exec_without_returning(db)
-        .await?;
-    audit_heads::Entity::update_many()
-        .col_expr(audit_heads::Column::Hash, Expr::value(event.hash.clone()))
-        .filter(audit_heads::Column::OrgId.eq(org_id))
-        .exec(db)
         .await?;
     tracing::debug!(%org_id, seq, action = %record.action, "audited");
     Ok(event)
