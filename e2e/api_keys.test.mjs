@@ -70,7 +70,15 @@ test("an admin creates, uses, rotates and revokes an API key", async () => {
   assert.ok(!(await page.content()).includes(key.slice(21)), "the secret is gone");
   const row = page.locator("tr[data-key='Evidence sync']");
   assert.match(await row.locator("code").textContent(), new RegExp(`^${key.slice(0, 20)}`));
-  assert.notEqual((await row.locator("[data-testid=last-used]").textContent()).trim(), "never");
+  // Use is written a few seconds later, off the request path: reload until it shows.
+  for (let tries = 0; ; tries++) {
+    const lastUsed = (await row.locator("[data-testid=last-used]").textContent()).trim();
+    if (lastUsed !== "never") break;
+    assert.ok(tries < 20, "the key's use is recorded");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await page.reload();
+    await page.waitForSelector("tr[data-key='Evidence sync']");
+  }
 
   // Rotating shows a new key; the old one keeps working through the grace period.
   await row.locator("[data-testid=rotate-key]").click();

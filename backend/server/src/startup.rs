@@ -96,8 +96,8 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let handle = self.server.handle();
         let server = tokio::spawn(self.server);
-        tokio::select! {
-            result = server => { result??; }
+        let served: anyhow::Result<()> = tokio::select! {
+            result = server => result.map_err(anyhow::Error::from).and_then(|r| r.map_err(Into::into)),
             () = shutdown => {
                 tracing::info!("shutting down: draining in-flight requests");
                 // Stop accepting, but keep every worker running until the requests in
@@ -111,12 +111,15 @@ impl Application {
                 }
                 drain(&self.metrics, self.shutdown_timeout).await;
                 handle.stop(true).await;
+                Ok(())
             }
-        }
+        };
+        // However serving ended, the stamps noted last are written.
         if let Err(error) = self.state.activity.flush(&self.state).await {
             tracing::warn!(error = %error, "the last activity stamps could not be written");
         }
         self.state.db.close().await?;
+        served?;
         tracing::info!("stopped");
         Ok(())
     }

@@ -8,7 +8,7 @@ use crate::api::{self, Method};
 /// Where an invitation mail's link lands: choose a name and password (new
 /// accounts), then join the organization. A real form: without JavaScript the
 /// browser posts it and the server sends it back here, welcomed
-/// (`?joined=<org>`) or with what was wrong (`?error=`).
+/// (`?joined=1`) or with what was wrong (`?error=`).
 #[component]
 pub fn AcceptInvitationPage() -> impl IntoView {
     let query = use_query_map();
@@ -37,15 +37,23 @@ pub fn AcceptInvitationPage() -> impl IntoView {
         <Title text="Join an organization"/>
         <section class="panel narrow">
             {move || {
+                // Without JavaScript the server says only "joined" (a link must
+                // not be able to make this page name an org).
                 let joined = match accept.value().get() {
-                    Some(Ok(accepted)) => Some((accepted.org.name, Some(accepted.user.email))),
+                    Some(Ok(accepted)) => Some(Some((accepted.org.name, accepted.user.email))),
                     Some(Err(_)) => None,
-                    None => param("joined").map(|org| (org, None)),
+                    None => param("joined").map(|_| None),
                 };
-                if let Some((org, email)) = joined {
-                    let sign_in_as = email.map(|email| view! { " with " <strong>{email}</strong> });
+                if let Some(details) = joined {
+                    let (title, sign_in_as) = match details {
+                        Some((org, email)) => (
+                            format!("Welcome to {org}"),
+                            Some(view! { " with " <strong>{email}</strong> }),
+                        ),
+                        None => ("Welcome".to_owned(), None),
+                    };
                     return view! {
-                        <h1>"Welcome to " {org}</h1>
+                        <h1>{title}</h1>
                         <p>"You are now a member. Sign in" {sign_in_as} " to start."</p>
                         <a class="button primary" href="/sign-in">"Sign in"</a>
                     }.into_any();

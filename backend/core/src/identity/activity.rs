@@ -3,8 +3,8 @@
 //! finds its credential's stamp stale (older than the touch interval) notes the
 //! new one here and moves on; the flusher writes every noted stamp in one
 //! transaction per round. The database lags real activity by at most one touch
-//! interval plus one flush interval, which the flush interval keeps under half
-//! the session idle timeout, so a used session never looks idle to another
+//! interval plus one flush interval, together at most a quarter of the session
+//! idle timeout (CONTRACT.md), so a used session never looks idle to another
 //! instance.
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
@@ -32,20 +32,32 @@ pub struct Activity {
 struct Pending {
     sessions: HashMap<Uuid, Stamp>,
     keys: HashMap<Uuid, Stamp>,
+    /// The sessions' stamps of the round being written, readable until it commits.
+    writing: HashMap<Uuid, Stamp>,
+}
+
+/// Keeps the newest of two stamps: a late note never moves one backwards.
+fn note(stamps: &mut HashMap<Uuid, Stamp>, id: Uuid, at: Stamp) {
+    let stamp = stamps.entry(id).or_insert(at);
+    *stamp = (*stamp).max(at);
 }
 
 impl Activity {
     pub fn session_seen(&self, session_id: Uuid, at: Stamp) {
-        self.with_pending(|p| p.sessions.insert(session_id, at));
+        self.with_pending(|p| note(&mut p.sessions, session_id, at));
     }
 
     pub fn key_used(&self, key_id: Uuid, at: Stamp) {
-        self.with_pending(|p| p.keys.insert(key_id, at));
+        self.with_pending(|p| note(&mut p.keys, key_id, at));
     }
 
-    /// The stamp noted for a session and not yet written, if any.
+    /// The newest stamp noted for a session and not yet committed, if any.
     pub fn session_seen_at(&self, session_id: Uuid) -> Option<Stamp> {
-        self.with_pending(|p| p.sessions.get(&session_id).copied())
+        self.with_pending(|p| {
+            let noted = p.sessions.get(&session_id).copied();
+            let writing = p.writing.get(&session_id).copied();
+            noted.max(writing)
+        })
     }
 
     fn with_pending<T>(&self, f: impl FnOnce(&mut Pending) -> T) -> T {
@@ -60,31 +72,37 @@ impl Activity {
     /// Writes every noted stamp (a stamp never moves backwards); returns how
     /// many. A failed round puts its stamps back for the next one.
     pub async fn flush(&self, state: &AppState) -> AppResult<usize> {
-        let taken = self.with_pending(std::mem::take);
-        if taken.sessions.is_empty() && taken.keys.is_empty() {
+        let (sessions, keys) = self.with_pending(|p| {
+            p.writing = p.sessions.clone();
+            (std::mem::take(&mut p.sessions), std::mem::take(&mut p.keys))
+        });
+        if sessions.is_empty() && keys.is_empty() {
             return Ok(0);
         }
-        let count = taken.sessions.len() + taken.keys.len();
-        match write(state, &taken).await {
-            Ok(()) => Ok(count),
-            Err(error) => {
-                self.with_pending(|p| {
-                    for (id, at) in taken.sessions {
-                        p.sessions.entry(id).or_insert(at);
-                    }
-                    for (id, at) in taken.keys {
-                        p.keys.entry(id).or_insert(at);
-                    }
-                });
-                Err(error)
+        let count = sessions.len() + keys.len();
+        let written = write(state, &sessions, &keys).await;
+        self.with_pending(|p| {
+            p.writing.clear();
+            if written.is_err() {
+                for (id, at) in sessions {
+                    note(&mut p.sessions, id, at);
+                }
+                for (id, at) in keys {
+                    note(&mut p.keys, id, at);
+                }
             }
-        }
+        });
+        written.map(|()| count)
     }
 }
 
-async fn write(state: &AppState, stamps: &Pending) -> AppResult<()> {
+async fn write(
+    state: &AppState,
+    sessions: &HashMap<Uuid, Stamp>,
+    keys: &HashMap<Uuid, Stamp>,
+) -> AppResult<()> {
     let txn = state.begin().await?;
-    for (id, at) in &stamps.sessions {
+    for (id, at) in sessions {
         sessions::Entity::update_many()
             .col_expr(sessions::Column::LastSeenAt, Expr::value(*at))
             .filter(sessions::Column::Id.eq(*id))
@@ -92,7 +110,7 @@ async fn write(state: &AppState, stamps: &Pending) -> AppResult<()> {
             .exec(&txn)
             .await?;
     }
-    for (id, at) in &stamps.keys {
+    for (id, at) in keys {
         api_keys::Entity::update_many()
             .col_expr(api_keys::Column::LastUsedAt, Expr::value(*at))
             .filter(api_keys::Column::Id.eq(*id))
@@ -108,10 +126,11 @@ async fn write(state: &AppState, stamps: &Pending) -> AppResult<()> {
     Ok(())
 }
 
-/// How often the flusher writes: every few seconds, and within a quarter of
-/// the session idle timeout.
+/// How often the flusher writes: every few seconds, and within an eighth of
+/// the session idle timeout, so that with the touch interval (another eighth
+/// at most) a session's stamp reaches the database within a quarter of it.
 pub fn flush_interval(session_idle: Duration) -> Duration {
-    (session_idle / 4).clamp(Duration::from_millis(100), MAX_FLUSH_INTERVAL)
+    (session_idle / 8).clamp(Duration::from_millis(50), MAX_FLUSH_INTERVAL)
 }
 
 /// Writes the noted stamps every [`flush_interval`] until the process ends
@@ -137,7 +156,7 @@ mod tests {
     #[test]
     fn the_flush_interval_stays_well_inside_the_idle_timeout() {
         assert_eq!(flush_interval(Duration::from_secs(1800)), MAX_FLUSH_INTERVAL);
-        assert_eq!(flush_interval(Duration::from_secs(2)), Duration::from_millis(500));
-        assert!(flush_interval(Duration::from_millis(10)) >= Duration::from_millis(100));
+        assert_eq!(flush_interval(Duration::from_secs(2)), Duration::from_millis(250));
+        assert!(flush_interval(Duration::from_millis(10)) >= Duration::from_millis(50));
     }
 }

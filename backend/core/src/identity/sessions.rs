@@ -66,11 +66,12 @@ fn idle_deadline(session: &sessions::Model, idle: Duration) -> DateTimeWithTimeZ
     clock::after(session.last_seen_at, idle)
 }
 
-/// How stale `last_seen_at` may get before it is written again: at most a minute,
-/// and never more than a quarter of the idle timeout, so activity always extends
-/// the session.
+/// How stale `last_seen_at` may get before it moves again: at most a minute,
+/// and never more than an eighth of the idle timeout, so that with the batched
+/// write that follows ([`super::activity::flush_interval`], another eighth)
+/// activity reaches the database within a quarter of it.
 fn touch_interval(idle: Duration) -> Duration {
-    (idle / 4).min(Duration::from_secs(60))
+    (idle / 8).min(Duration::from_secs(60))
 }
 
 /// Starts a session for `user_id`: a fresh token every time (no fixation).
@@ -364,7 +365,11 @@ mod tests {
 
     #[test]
     fn activity_is_recorded_often_enough_for_any_idle_timeout() {
+        for idle in [1, 2, 60, 1800, 3600].map(Duration::from_secs) {
+            let lag = touch_interval(idle) + crate::identity::activity::flush_interval(idle);
+            assert!(lag <= idle / 4, "{idle:?}: {lag:?}");
+        }
         assert_eq!(touch_interval(Duration::from_secs(3600)), Duration::from_secs(60));
-        assert_eq!(touch_interval(Duration::from_secs(1)), Duration::from_millis(250));
+        assert_eq!(touch_interval(Duration::from_secs(1)), Duration::from_millis(125));
     }
 }

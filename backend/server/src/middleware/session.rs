@@ -137,6 +137,20 @@ pub fn check_same_origin(req: &HttpRequest, cookie: &SessionCookie) -> Result<()
     }
 }
 
+/// [`check_same_origin`] for a console form. Only a browser posts one, and a
+/// browser says where a form comes from; a form that names no origin at all
+/// (as an old browser's cross-site post could) is refused too.
+pub fn check_form_origin(req: &HttpRequest, cookie: &SessionCookie) -> Result<(), AppError> {
+    let headers = req.headers();
+    if !headers.contains_key(header::ORIGIN) && !headers.contains_key("sec-fetch-site") {
+        return Err(AppError::new(
+            ErrorKind::Forbidden,
+            "a form must be sent from a page of this site (the request names no Origin)",
+        ));
+    }
+    check_same_origin(req, cookie)
+}
+
 /// Whether two origins are loopback names (`localhost`, `127.0.0.1`, `[::1]`)
 /// of the same scheme and port.
 fn loopback_aliases(a: &str, b: &str) -> bool {
@@ -194,6 +208,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for SignedInBody<T> {
         if is_form(&req) {
             let form = web::Form::<Vec<(String, String)>>::from_request(&req, payload);
             Box::pin(async move {
+                let cookie = req
+                    .app_data::<web::Data<SessionCookie>>()
+                    .ok_or_else(|| ApiError(AppError::internal("session state is not configured")))?;
+                check_form_origin(&req, cookie)?;
                 let fields = form.await.map_err(|_| ApiError(unreadable_form()))?.into_inner();
                 let (csrf, body) = take_form_field(fields, CSRF_FIELD)?;
                 let signed_in = authenticate_presenting(&req, csrf.as_deref().map(str::as_bytes)).await?;

@@ -10,7 +10,7 @@ use crate::{
     extract::{ApiJson, JsonOrForm, PageQuery},
     middleware::{
         caller::InOrg,
-        session::{check_same_origin, origin, SessionCookie},
+        session::{check_form_origin, origin, SessionCookie},
     },
     problem::ApiResult,
     routes::see_other,
@@ -61,7 +61,7 @@ pub async fn revoke(
 }
 
 /// `POST /auth/invitations/accept`. The console's form (JavaScript off) goes
-/// back to its page: welcomed (`?joined=<org name>`), or with what was wrong.
+/// back to its page: welcomed (`?joined=1`), or with what was wrong.
 #[utoipa::path(post, path = "/auth/invitations/accept", tag = "sign-in", summary = "Accept an invitation and join its organization", request_body = AcceptInvitation, responses((status = 200, body = AcceptedInvitation)))]
 pub async fn accept(
     req: HttpRequest,
@@ -82,12 +82,13 @@ pub async fn accept(
         JsonOrForm::Form(body) => body,
     };
     // A form any site could post: only this console's pages may.
-    check_same_origin(&req, &cookie)?;
+    check_form_origin(&req, &cookie)?;
     // A form sends its empty password field too (an existing account needs none).
     let password = body.password.filter(|p| !p.is_empty());
     let encode = |text: &str| -> String { url::form_urlencoded::byte_serialize(text.as_bytes()).collect() };
     let location = match invitations::accept(&state, &body.token, &body.name, password, &origin).await {
-        Ok(accepted) => format!("{ACCEPT_PAGE}?joined={}", encode(&accepted.org.name)),
+        // The page says only "joined": a link cannot make it name an org.
+        Ok(_) => format!("{ACCEPT_PAGE}?joined=1"),
         Err(error) => {
             let problem = match error.kind {
                 ErrorKind::BadRequest => "invalid",

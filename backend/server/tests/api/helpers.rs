@@ -310,8 +310,8 @@ pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> 
 }
 
 /// A browser with JavaScript off: it asks for pages as HTML, posts forms as
-/// the browser would, keeps cookies, and does not follow redirects, so a test
-/// sees where the server sends it.
+/// the browser would (naming the page's origin), keeps cookies, and does not
+/// follow redirects, so a test sees where the server sends it.
 pub struct NoScript {
     pub client: reqwest::Client,
     base: String,
@@ -319,8 +319,14 @@ pub struct NoScript {
 
 impl NoScript {
     pub fn new(app: &TestApp) -> NoScript {
+        let mut headers = reqwest::header::HeaderMap::new();
+        // The console's origin is the server's public URL (not always its address).
+        let public_url = url::Url::parse(&app.state.config.public_url).expect("a public URL");
+        let origin = public_url.origin().ascii_serialization();
+        headers.insert(reqwest::header::ORIGIN, origin.parse().expect("an origin"));
         NoScript {
             client: reqwest::Client::builder()
+                .default_headers(headers)
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()

@@ -248,7 +248,7 @@ async fn the_accept_form_works_without_javascript() {
     );
     let res = submit(form("No Script", PASSWORD)).await;
     assert_eq!(res.status(), 303);
-    assert_eq!(location(&res), "/invitations/accept?joined=Acme");
+    assert_eq!(location(&res), "/invitations/accept?joined=1");
     let res = submit(form("No Script", PASSWORD)).await;
     assert_eq!(
         location(&res),

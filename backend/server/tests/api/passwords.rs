@@ -338,6 +338,15 @@ async fn sign_in_and_the_password_change_work_without_javascript() {
     );
     assert!(res.headers().get("set-cookie").is_none());
     let right = [("email", "pat@example.com"), ("password", PASSWORD), ("totp", "")];
+    // A form that names no origin is no page of this site's: refused.
+    let res = app
+        .client
+        .post(app.url("/auth/login"))
+        .form(&right)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 403, "forbidden").await;
     let res = browser.submit("/auth/login", &right).await;
     assert_eq!(
         (res.status().as_u16(), location(&res)),

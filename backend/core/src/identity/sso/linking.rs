@@ -11,7 +11,9 @@
 use std::time::Duration;
 
 use attest_shared::api::{LinkIdentity, Page};
-use sea_orm::{ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, Set};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, EntityTrait as _, QueryFilter as _, QuerySelect as _, Set,
+};
 use uuid::Uuid;
 
 use super::{
@@ -180,6 +182,11 @@ pub async fn unlink(state: &AppState, actor: &Actor, org_ref: &str) -> AppResult
     let org = authz::find_org(state, org_ref).await?;
     let user = &actor.user;
     let txn = state.begin().await?;
+    // Two unlinks at once must not each leave the other as the way in.
+    users::Entity::find_by_id(user.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
     let (unlinked, kept): (Vec<_>, Vec<_>) = user_identities::Entity::find()
         .filter(user_identities::Column::UserId.eq(user.id))
         .all(&txn)
