@@ -19,7 +19,7 @@ use crate::{
     audit::{self, Action, Facts, Metadata, Record, Source},
     authz::{self, OrgScope},
     clock,
-    precondition::{self, Expected},
+    precondition::Expected,
     store::{
         entities::{membership_roles, memberships, orgs},
         page::PageRequest,
@@ -132,24 +132,26 @@ pub async fn rename(
 ) -> AppResult<orgs::Model> {
     scope.require(Permission::OrgUpdate)?;
     let name = check_name(name)?;
-    let current = scope.org().version;
-    expected.check(current, THE_ORG)?;
+    expected.check(scope.org().version, THE_ORG)?;
     let txn = state.begin().await?;
-    let updated = orgs::Entity::update_many()
+    // The row as it is now, under the write lock: `If-Match: *` renames
+    // whatever version is current, and the event records the name replaced.
+    let before = orgs::Entity::find_by_id(scope.org_id())
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    expected.check(before.version, THE_ORG)?;
+    orgs::Entity::update_many()
         .col_expr(orgs::Column::Name, Expr::value(name.clone()))
-        .col_expr(orgs::Column::Version, Expr::value(current + 1))
+        .col_expr(orgs::Column::Version, Expr::value(before.version + 1))
         .col_expr(orgs::Column::UpdatedAt, Expr::value(clock::now()))
         .filter(orgs::Column::Id.eq(scope.org_id()))
-        .filter(orgs::Column::Version.eq(current))
         .exec(&txn)
-        .await?
-        .rows_affected;
-    if updated != 1 {
-        return Err(precondition::stale(THE_ORG));
-    }
+        .await?;
     let change = Metadata::change(
         Facts {
-            name: Some(scope.org().name.clone()),
+            name: Some(before.name),
             ..Facts::default()
         },
         Facts {

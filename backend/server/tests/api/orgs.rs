@@ -179,6 +179,37 @@ async fn renaming_needs_the_current_etag() {
     assert_problem(res, 400, "validation_failed").await;
 }
 
+/// `If-Match: *` renames whatever version is current: concurrent renames all
+/// land, one after another, each recorded with the name it replaced.
+#[tokio::test]
+async fn concurrent_renames_with_if_match_any_all_land() {
+    let app = spawn_app().await;
+    let (_, bob) = acme_with_admin(&app).await;
+    let renames = (0..8).map(|n| {
+        let bob = bob.clone();
+        async move { rename(&bob, Some("*"), &format!("Acme {n}")).await.status() }
+    });
+    let statuses = futures_util::future::join_all(renames).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let org: Value = bob.get("/api/v1/orgs/acme").await.json().await.unwrap();
+    assert_eq!(org["version"], 9);
+    let names: Vec<(String, String)> =
+        crate::audit::events(&app, org["id"].as_str().unwrap().parse().unwrap())
+            .await
+            .into_iter()
+            .filter(|e| e.action == "org.renamed")
+            .map(|e| {
+                let name = |side: &str| e.metadata[side]["name"].as_str().unwrap().to_owned();
+                (name("before"), name("after"))
+            })
+            .collect();
+    assert_eq!(names.len(), 8);
+    // Each rename replaced the name the one before it set.
+    for pair in names.windows(2) {
+        assert_eq!(pair[1].0, pair[0].1, "{names:?}");
+    }
+}
+
 #[tokio::test]
 async fn only_owners_delete_and_a_deleted_org_vanishes_at_once() {
     let app = spawn_app().await;
