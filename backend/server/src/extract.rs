@@ -8,7 +8,7 @@ use attest_shared::error::FieldError;
 use futures_util::StreamExt as _;
 use serde::{de::DeserializeOwned, Deserialize};
 
-use crate::problem::ApiError;
+use crate::{middleware::session::check_form_origin, problem::ApiError};
 
 /// The JSON body limit, shared by every JSON route (`ATTEST_MAX_BODY_BYTES`).
 #[derive(Clone, Copy, Debug)]
@@ -63,8 +63,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
 }
 
 /// A body from the API (JSON, as [`ApiJson`]) or from a console form that
-/// works without JavaScript (`application/x-www-form-urlencoded`); a handler
-/// answers a form with a redirect back to a page rather than a status.
+/// works without JavaScript (`application/x-www-form-urlencoded`, refused
+/// unless it comes from this console's own pages); a handler answers a form
+/// with a redirect back to a page rather than a status.
 pub enum JsonOrForm<T> {
     Json(T),
     Form(T),
@@ -76,8 +77,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonOrForm<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         if is_form(req) {
+            // A form any site could post: only this console's pages may.
+            let origin_checked = check_form_origin(req);
             let form = web::Form::<T>::from_request(req, payload);
             Box::pin(async move {
+                origin_checked?;
                 form.await
                     .map(|form| JsonOrForm::Form(form.into_inner()))
                     .map_err(|_| unreadable_form().into())

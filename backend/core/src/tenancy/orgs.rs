@@ -132,7 +132,6 @@ pub async fn rename(
 ) -> AppResult<orgs::Model> {
     scope.require(Permission::OrgUpdate)?;
     let name = check_name(name)?;
-    expected.check(scope.org().version, THE_ORG)?;
     let txn = state.begin().await?;
     // The row as it is now, under the write lock: `If-Match: *` renames
     // whatever version is current, and the event records the name replaced.

@@ -3,8 +3,6 @@
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use serde::de::DeserializeOwned;
-
 use actix_web::{
     cookie::{time::Duration as CookieDuration, Cookie, SameSite},
     dev::Payload,
@@ -16,6 +14,7 @@ use attest_core::{
     identity::sessions::{self, LiveSession},
     Actor, AppError, AppState, ErrorKind,
 };
+use serde::de::DeserializeOwned;
 
 use super::{
     client_ip::client_ip,
@@ -140,7 +139,10 @@ pub fn check_same_origin(req: &HttpRequest, cookie: &SessionCookie) -> Result<()
 /// [`check_same_origin`] for a console form. Only a browser posts one, and a
 /// browser says where a form comes from; a form that names no origin at all
 /// (as an old browser's cross-site post could) is refused too.
-pub fn check_form_origin(req: &HttpRequest, cookie: &SessionCookie) -> Result<(), AppError> {
+pub fn check_form_origin(req: &HttpRequest) -> Result<(), AppError> {
+    let cookie = req
+        .app_data::<web::Data<SessionCookie>>()
+        .ok_or_else(|| AppError::internal("session state is not configured"))?;
     let headers = req.headers();
     if !headers.contains_key(header::ORIGIN) && !headers.contains_key("sec-fetch-site") {
         return Err(AppError::new(
@@ -208,10 +210,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for SignedInBody<T> {
         if is_form(&req) {
             let form = web::Form::<Vec<(String, String)>>::from_request(&req, payload);
             Box::pin(async move {
-                let cookie = req
-                    .app_data::<web::Data<SessionCookie>>()
-                    .ok_or_else(|| ApiError(AppError::internal("session state is not configured")))?;
-                check_form_origin(&req, cookie)?;
+                check_form_origin(&req)?;
                 let fields = form.await.map_err(|_| ApiError(unreadable_form()))?.into_inner();
                 let (csrf, body) = take_form_field(fields, CSRF_FIELD)?;
                 let signed_in = authenticate_presenting(&req, csrf.as_deref().map(str::as_bytes)).await?;

@@ -15,7 +15,7 @@ use attest_shared::api::{
 
 use crate::{
     extract::JsonOrForm,
-    middleware::session::{check_form_origin, check_same_origin, origin, SessionCookie, SignedIn},
+    middleware::session::{check_same_origin, origin, SessionCookie, SignedIn},
     problem::ApiResult,
     routes::see_other,
     views,
@@ -38,9 +38,6 @@ pub async fn login(
         JsonOrForm::Json(body) => (body, false),
         JsonOrForm::Form(body) => (body, true),
     };
-    if is_form {
-        check_form_origin(&req, &cookie)?;
-    }
     if is_form && signin::uses_sso(&state, &body.email).await? {
         let email: String = url::form_urlencoded::byte_serialize(body.email.as_bytes()).collect();
         return Ok(see_other(&format!(
@@ -123,7 +120,6 @@ pub async fn password_reset(
             Ok(HttpResponse::Accepted().finish())
         }
         JsonOrForm::Form(body) => Ok({
-            check_form_origin(&req, &cookie)?;
             match password_reset::request(&state, &body.email, &origin(&req)) {
                 Ok(()) => see_other(&format!("{RESET_PAGE}?sent=1")),
                 Err(error) if error.kind != ErrorKind::ValidationFailed => return Err(error.into()),
@@ -150,7 +146,6 @@ pub async fn password_reset_confirm(
             Ok(HttpResponse::NoContent().finish())
         }
         JsonOrForm::Form(body) => {
-            check_form_origin(&req, &cookie)?;
             let token = body.token.clone();
             Ok(
                 match password_reset::confirm(&state, &body.token, body.password, &origin(&req)).await {

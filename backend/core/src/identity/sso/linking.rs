@@ -4,8 +4,8 @@
 //! ([`super::provisioning`]). Instead the signed-in user proves both sides: the
 //! account, by its current credentials (password, and the TOTP code when on) or,
 //! for an account without a password, by a sign-in in the last ten minutes
-//! through the IdP of the org that proved the account's email domain; and the identity, by signing in at the
-//! org's IdP in a flow bound to the account. An identity already linked to
+//! through the IdP of the org that proved the account's email domain; and the
+//! identity, by signing in at the org's IdP in a flow bound to the account. An identity already linked to
 //! another account stays where it is.
 
 use std::time::Duration;
