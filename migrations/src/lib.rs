@@ -16,6 +16,7 @@ mod m20261206_000008_sso_domain_proof;
 mod m20261207_000009_list_keys;
 mod m20261207_000010_credentials_epoch;
 mod m20261207_000011_audit_head_follows;
+mod m20261207_000012_flags;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000009_list_keys::Migration),
             Box::new(m20261207_000010_credentials_epoch::Migration),
             Box::new(m20261207_000011_audit_head_follows::Migration),
+            Box::new(m20261207_000012_flags::Migration),
         ]
     }
 }

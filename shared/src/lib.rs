@@ -6,6 +6,7 @@
 pub mod api;
 pub mod audit;
 pub mod error;
+pub mod flags;
 pub mod permissions;
 pub mod request_id;
 pub mod roles;

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod flags;
 pub mod idempotency;
 pub mod identity;
 pub mod mail;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub verified: Arc<identity::verified::Verified>,
     /// Activity stamps waiting for the next batched write.
     pub activity: Arc<identity::activity::Activity>,
+    /// Each org's flags, compiled (one cache per instance).
+    pub flags: Arc<flags::snapshots::Snapshots>,
     write_lock: store::write::WriteLock,
 }
 
@@ -54,6 +57,7 @@ impl AppState {
             decisions: Arc::default(),
             verified: Arc::default(),
             activity: Arc::default(),
+            flags: Arc::default(),
         }
     }
 

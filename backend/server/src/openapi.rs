@@ -90,6 +90,13 @@ use crate::{
         routes::api_keys::rotate,
         routes::members::list_sessions,
         routes::members::revoke_session,
+        routes::flags::list,
+        routes::flags::create,
+        routes::flags::get,
+        routes::flags::update,
+        routes::flags::delete,
+        routes::ofrep::evaluate_all,
+        routes::ofrep::evaluate,
         document,
     ),
     components(schemas(Problem)),
@@ -220,13 +227,15 @@ fn describe(operation: &mut Operation, route: &RouteDef) {
         .flatten()
         .find(|p| p.parameter_in == ParameterIn::Header && p.name.eq_ignore_ascii_case("if-match"))
         .map(|p| matches!(p.required, Required::True));
+    // OFREP answers its errors in its own shape (routes::ofrep).
+    let (content_type, schema) = match route.access {
+        Access::Key(_) => ("application/json", "EvaluationFailure"),
+        _ => (crate::problem::CONTENT_TYPE, "Problem"),
+    };
     for status in problem_statuses(route, operation.request_body.is_some(), if_match) {
         let response = ResponseBuilder::new()
             .description(problem_description(status))
-            .content(
-                crate::problem::CONTENT_TYPE,
-                Content::new(Some(Ref::from_schema_name("Problem"))),
-            )
+            .content(content_type, Content::new(Some(Ref::from_schema_name(schema))))
             .build();
         operation
             .responses
@@ -314,6 +323,7 @@ fn security(access: Access) -> Vec<SecurityRequirement> {
         Access::MetricsToken => vec![SecurityRequirement::default(), scheme(METRICS_TOKEN)],
         Access::SignedIn | Access::Operator => vec![scheme(SESSION)],
         Access::Caller | Access::Org(_) => vec![scheme(API_KEY), scheme(SESSION)],
+        Access::Key(_) => vec![scheme(API_KEY)],
     }
 }
 

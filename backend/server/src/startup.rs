@@ -252,6 +252,7 @@ fn serve(
                 &console_origin,
             )))
             .wrap(from_fn(problem_fallback::middleware))
+            .wrap(from_fn(crate::routes::ofrep::errors_in_ofrep_shape))
             .wrap(from_fn(security_headers::middleware))
             .wrap(from_fn(observe::middleware))
             .wrap(from_fn(request_id::middleware))

@@ -52,6 +52,10 @@ pub struct Facts {
     pub domain: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification_method: Option<String>,
+    /// A feature flag's definition (its variants' values are the org's own
+    /// configuration, never credentials).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flag: Option<attest_shared::flags::FlagDefinition>,
 }
 
 /// Why an action failed or was refused.
@@ -217,6 +221,7 @@ mod tests {
                 default_role: Some(String::new()),
                 domain: Some(String::new()),
                 verification_method: Some(String::new()),
+                flag: Some(attest_shared::flags::FlagDefinition::default()),
             },
             reason: Some(Reason::TotpInvalid),
             permission: Some(Permission::OrgRead),
@@ -232,7 +237,7 @@ mod tests {
         };
         let json = full.to_json();
         let names: Vec<&String> = json.as_object().unwrap().keys().collect();
-        assert_eq!(names.len(), 30, "every field is listed here: {names:?}");
+        assert_eq!(names.len(), 31, "every field is listed here: {names:?}");
         for name in names {
             for secret in ["password", "secret", "token", "key", "code", "hash", "cookie"] {
                 assert!(

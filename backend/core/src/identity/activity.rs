@@ -1,4 +1,5 @@
-//! Activity stamps — `sessions.last_seen_at`, `api_keys.last_used_at` — written
+//! Activity stamps — `sessions.last_seen_at`, `api_keys.last_used_at`,
+//! `flags.last_evaluated_at` — written
 //! in batches by a background task, never on the request path. A request that
 //! finds its credential's stamp stale (older than the touch interval) notes the
 //! new one here and moves on; the flusher writes every noted stamp in one
@@ -13,7 +14,7 @@ use sea_orm::{sea_query::Expr, ColumnTrait as _, Condition, EntityTrait as _, Qu
 use uuid::Uuid;
 
 use crate::{
-    store::entities::{api_keys, sessions},
+    store::entities::{api_keys, flags, sessions},
     AppResult, AppState,
 };
 
@@ -32,12 +33,14 @@ pub struct Activity {
 struct Pending {
     sessions: HashMap<Uuid, Stamp>,
     keys: HashMap<Uuid, Stamp>,
+    /// Flags by org and key.
+    flags: HashMap<(Uuid, String), Stamp>,
     /// The sessions' stamps of the round being written, readable until it commits.
     writing: HashMap<Uuid, Stamp>,
 }
 
 /// Keeps the newest of two stamps: a late note never moves one backwards.
-fn note(stamps: &mut HashMap<Uuid, Stamp>, id: Uuid, at: Stamp) {
+fn note<K: std::hash::Hash + Eq>(stamps: &mut HashMap<K, Stamp>, id: K, at: Stamp) {
     let stamp = stamps.entry(id).or_insert(at);
     *stamp = (*stamp).max(at);
 }
@@ -49,6 +52,11 @@ impl Activity {
 
     pub fn key_used(&self, key_id: Uuid, at: Stamp) {
         self.with_pending(|p| note(&mut p.keys, key_id, at));
+    }
+
+    /// An evaluation served the flag (noted at most once a minute per flag).
+    pub fn flag_evaluated(&self, org_id: Uuid, key: &str, at: Stamp) {
+        self.with_pending(|p| note(&mut p.flags, (org_id, key.to_owned()), at));
     }
 
     /// The newest stamp noted for a session and not yet committed, if any.
@@ -72,15 +80,19 @@ impl Activity {
     /// Writes every noted stamp (a stamp never moves backwards); returns how
     /// many. A failed round puts its stamps back for the next one.
     pub async fn flush(&self, state: &AppState) -> AppResult<usize> {
-        let (sessions, keys) = self.with_pending(|p| {
+        let (sessions, keys, flags) = self.with_pending(|p| {
             p.writing = p.sessions.clone();
-            (std::mem::take(&mut p.sessions), std::mem::take(&mut p.keys))
+            (
+                std::mem::take(&mut p.sessions),
+                std::mem::take(&mut p.keys),
+                std::mem::take(&mut p.flags),
+            )
         });
-        if sessions.is_empty() && keys.is_empty() {
+        if sessions.is_empty() && keys.is_empty() && flags.is_empty() {
             return Ok(0);
         }
-        let count = sessions.len() + keys.len();
-        let written = write(state, &sessions, &keys).await;
+        let count = sessions.len() + keys.len() + flags.len();
+        let written = write(state, &sessions, &keys, &flags).await;
         self.with_pending(|p| {
             p.writing.clear();
             if written.is_err() {
@@ -89,6 +101,9 @@ impl Activity {
                 }
                 for (id, at) in keys {
                     note(&mut p.keys, id, at);
+                }
+                for (id, at) in flags {
+                    note(&mut p.flags, id, at);
                 }
             }
         });
@@ -100,6 +115,7 @@ async fn write(
     state: &AppState,
     sessions: &HashMap<Uuid, Stamp>,
     keys: &HashMap<Uuid, Stamp>,
+    flags: &HashMap<(Uuid, String), Stamp>,
 ) -> AppResult<()> {
     let txn = state.begin().await?;
     for (id, at) in sessions {
@@ -118,6 +134,19 @@ async fn write(
                 Condition::any()
                     .add(api_keys::Column::LastUsedAt.is_null())
                     .add(api_keys::Column::LastUsedAt.lt(*at)),
+            )
+            .exec(&txn)
+            .await?;
+    }
+    for ((org_id, key), at) in flags {
+        flags::Entity::update_many()
+            .col_expr(flags::Column::LastEvaluatedAt, Expr::value(*at))
+            .filter(flags::Column::OrgId.eq(*org_id))
+            .filter(flags::Column::Key.eq(key.as_str()))
+            .filter(
+                Condition::any()
+                    .add(flags::Column::LastEvaluatedAt.is_null())
+                    .add(flags::Column::LastEvaluatedAt.lt(*at)),
             )
             .exec(&txn)
             .await?;

@@ -4,7 +4,11 @@
 //! wants to write fails at once (`SQLITE_BUSY_SNAPSHOT`, no waiting) if another
 //! connection committed meanwhile. So on SQLite every write transaction of the
 //! process takes one async lock first: writers queue instead of failing, and
-//! readers are never blocked. PostgreSQL needs no such lock.
+//! readers are never blocked. Another process on the same file (`attest admin`
+//! beside a serving instance, or a second instance) is not behind that lock, so
+//! each write transaction also claims SQLite's own write lock before it reads
+//! anything, as `BEGIN IMMEDIATE` would: a writer of another process makes it
+//! wait (the busy timeout), never fail. PostgreSQL needs neither.
 
 use std::sync::Arc;
 
@@ -32,10 +36,13 @@ impl WriteLock {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        Ok(WriteTxn {
-            txn: db.begin().await?,
-            _guard: guard,
-        })
+        let txn = db.begin().await?;
+        if guard.is_some() {
+            // A write matching no row: it takes the write lock, and changes nothing.
+            txn.execute_unprepared("UPDATE credentials_epoch SET epoch = epoch WHERE 0")
+                .await?;
+        }
+        Ok(WriteTxn { txn, _guard: guard })
     }
 }
 

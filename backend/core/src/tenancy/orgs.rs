@@ -81,6 +81,7 @@ pub fn new_row(slug: &str, name: String) -> orgs::ActiveModel {
         name: Set(name),
         version: Set(1),
         policy_version: Set(0),
+        flags_version: Set(0),
         audit_retention_days: Set(None),
         created_at: Set(now),
         updated_at: Set(now),

@@ -1,6 +1,7 @@
-//! CORS for the partner API (`/api/v1`), from `ATTEST_ALLOWED_ORIGINS`.
+//! CORS for the partner API (`/api/v1` and OFREP's `/ofrep/v1`), from
+//! `ATTEST_ALLOWED_ORIGINS`.
 //!
-//! Only `/api/v1` answers cross-origin requests, and never with credentials:
+//! Only the partner API answers cross-origin requests, and never with credentials:
 //! a partner's page calls it with an API key, so cookies never ride along and
 //! `*` (development only) stays safe. The console's own origin is always allowed,
 //! so the console keeps working; any other origin is refused. The console's
@@ -22,7 +23,6 @@ use actix_web::{
 use futures_util::future::LocalBoxFuture;
 
 use super::idempotency;
-use crate::routes::API_V1;
 
 /// What a partner's script may send, beyond the CORS-safelisted headers.
 const REQUEST_HEADERS: [&str; 5] = [
@@ -76,7 +76,7 @@ pub fn partner_api(allowed: &[String], console_origin: &str) -> Cors {
     cors
 }
 
-/// `Cors` for requests under `/api/v1` only; others pass by untouched.
+/// `Cors` for the partner API's requests only; others pass by untouched.
 pub struct ApiOnly(pub Cors);
 
 impl<S, B> Transform<S, ServiceRequest> for ApiOnly
@@ -121,7 +121,7 @@ where
     actix_web::dev::forward_ready!(plain);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        if req.path().starts_with(API_V1) {
+        if crate::routes::is_partner_api(req.path()) {
             return self.cors.call(req);
         }
         let plain = self.plain.call(req);

@@ -29,7 +29,7 @@ use attest_core::{
 };
 
 use super::{
-    caller::{self, InOrg},
+    caller::{self, InKeyOrg, InOrg},
     early_answer::answer,
     guard::RequestTimeout,
     session,
@@ -149,6 +149,11 @@ async fn admit(req: &actix_web::HttpRequest, access: Access) -> AppResult<Option
         }
         Access::Org(permission) => {
             let org = InOrg::extract(req).await.map_err(|e| e.0)?;
+            org.scope.require(permission)?;
+            org.caller.actor
+        }
+        Access::Key(permission) => {
+            let InKeyOrg(org) = InKeyOrg::extract(req).await.map_err(|e| e.0)?;
             org.scope.require(permission)?;
             org.caller.actor
         }

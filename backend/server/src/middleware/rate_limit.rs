@@ -219,7 +219,7 @@ pub async fn middleware(
             policy: "auth",
             key: client_ip_key(&req),
         })
-    } else if req.path().starts_with("/api/") {
+    } else if req.path().starts_with("/api/") || crate::routes::is_partner_api(req.path()) {
         if Credentials::presented(req.request()) {
             if let Some(refused) = limiters.api.refusing(&refused_key(&req)) {
                 return Ok(too_many(req, "ip", &refused));

@@ -7,11 +7,13 @@
 pub(crate) mod api_keys;
 pub(crate) mod audit;
 pub(crate) mod auth;
+pub(crate) mod flags;
 pub(crate) mod health;
 pub(crate) mod invitations;
 pub(crate) mod me;
 pub(crate) mod members;
 pub mod metrics;
+pub(crate) mod ofrep;
 pub(crate) mod orgs;
 pub(crate) mod roles;
 pub(crate) mod sso;
@@ -40,6 +42,9 @@ pub enum Access {
     Caller,
     /// A signed-in platform operator.
     Operator,
+    /// An org API key granting this permission, in the key's own org (OFREP);
+    /// sessions `403`.
+    Key(Permission),
     /// A signed-in member of the org in the path holding this permission, or an
     /// API key of that org granting it; members without it get `403`, everyone
     /// else `404`.
@@ -317,11 +322,50 @@ pub fn table() -> Vec<RouteDef> {
             Org(SessionsRevoke),
             |r| r.to(members::revoke_session),
         ),
+        route(Method::GET, "/api/v1/orgs/{org}/flags", Org(FlagsRead), |r| {
+            r.to(flags::list)
+        }),
+        route(Method::POST, "/api/v1/orgs/{org}/flags", Org(FlagsManage), |r| {
+            r.to(flags::create)
+        }),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/flags/{key}",
+            Org(FlagsRead),
+            |r| r.to(flags::get),
+        ),
+        route(
+            Method::PATCH,
+            "/api/v1/orgs/{org}/flags/{key}",
+            Org(FlagsManage),
+            |r| r.to(flags::update),
+        ),
+        route(
+            Method::DELETE,
+            "/api/v1/orgs/{org}/flags/{key}",
+            Org(FlagsManage),
+            |r| r.to(flags::delete),
+        ),
+        route(Method::POST, "/ofrep/v1/evaluate/flags", Key(FlagsRead), |r| {
+            r.to(ofrep::evaluate_all)
+        }),
+        route(
+            Method::POST,
+            "/ofrep/v1/evaluate/flags/{key}",
+            Key(FlagsRead),
+            |r| r.to(ofrep::evaluate),
+        ),
     ]
 }
 
 /// Where the versioned API lives.
 pub const API_V1: &str = "/api/v1";
+
+/// Whether `path` is the partner API's (the versioned API, or OFREP): rate
+/// limited by credential and open to the configured cross-origin callers.
+pub fn is_partner_api(path: &str) -> bool {
+    path.starts_with(API_V1) || path.starts_with(ofrep::OFREP)
+}
 
 /// Registers the table: one resource per path, answering `405` (with `Allow`)
 /// for methods the path does not take. Every GET route answers HEAD too.

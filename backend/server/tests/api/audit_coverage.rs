@@ -154,6 +154,49 @@ async fn each_audited_action_appends_exactly_one_event() {
     let res = ada
         .send(
             Method::POST,
+            "/api/v1/orgs/tour/flags",
+            Some(json!({"key": "beta", "enabled": false})),
+        )
+        .await;
+    chain.one_for(res, 201, "flag.created").await;
+    let res = ada
+        .send(
+            Method::PATCH,
+            "/api/v1/orgs/tour/flags/beta",
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    let toggled = chain.one("flag.toggled").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        (
+            toggled.metadata["before"]["enabled"].clone(),
+            toggled.metadata["after"]["enabled"].clone()
+        ),
+        (json!(false), json!(true))
+    );
+    let res = ada
+        .send(
+            Method::PATCH,
+            "/api/v1/orgs/tour/flags/beta",
+            Some(json!({"description": "the beta programme"})),
+        )
+        .await;
+    let updated = chain.one("flag.updated").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(updated.metadata["before"]["flag"]["description"], "");
+    assert_eq!(
+        updated.metadata["after"]["flag"]["description"],
+        "the beta programme"
+    );
+    let res = ada
+        .send(Method::DELETE, "/api/v1/orgs/tour/flags/beta", None)
+        .await;
+    chain.one_for(res, 204, "flag.deleted").await;
+
+    let res = ada
+        .send(
+            Method::POST,
             "/api/v1/orgs/tour/api-keys",
             Some(json!({"name": "ci", "permissions": ["org:read", "api_keys:manage"]})),
         )

@@ -34,8 +34,9 @@ enum Caller {
     ForeignKey,
 }
 
-const KEY_PERMISSIONS: [Permission; 5] = [
+const KEY_PERMISSIONS: [Permission; 6] = [
     Permission::OrgRead,
+    Permission::FlagsRead,
     Permission::MembersRead,
     Permission::AuditRead,
     Permission::ApiKeysRead,
@@ -157,6 +158,14 @@ async fn world() -> World {
         )
         .await;
     assert_eq!(reviewer.status(), 201);
+    let flag = founder
+        .send(
+            Method::POST,
+            "/api/v1/orgs/acme/flags",
+            Some(json!({"key": "beta", "enabled": true})),
+        )
+        .await;
+    assert_eq!(flag.status(), 201);
     let (target_key, _) = create_key(&founder, "acme", &[Permission::OrgRead]).await;
     let (_, key) = create_key(&founder, "acme", &KEY_PERMISSIONS).await;
     let outsider = login(&app, &email_of(Caller::Outsider), PASSWORD).await;
@@ -190,7 +199,8 @@ fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (Strin
         .replace("{id}", &id.to_string())
         .replace("{name}", "reviewer")
         .replace("{slug}", "acme")
-        .replace("{domain}", "acme.test");
+        .replace("{domain}", "acme.test")
+        .replace("{key}", "beta");
     let body = match (route.method.as_str(), route.path) {
         ("POST", "/api/v1/orgs") => Some(json!({"slug": "newco", "name": "NewCo"})),
         ("PATCH", "/api/v1/orgs/{org}") => Some(json!({"name": "Renamed"})),
@@ -216,6 +226,11 @@ fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (Strin
         ("POST", "/api/v1/me/identities") => Some(json!({"org": "acme", "password": PASSWORD})),
         ("POST", "/api/v1/orgs/{org}/api-keys") => Some(json!({"name": "new", "permissions": ["org:read"]})),
         ("POST", "/api/v1/orgs/{org}/api-keys/{id}/rotate") => Some(json!({"grace_seconds": 60})),
+        ("POST", "/api/v1/orgs/{org}/flags") => Some(json!({"key": "gamma", "enabled": true})),
+        ("PATCH", "/api/v1/orgs/{org}/flags/{key}") => Some(json!({"enabled": false})),
+        ("POST", "/ofrep/v1/evaluate/flags" | "/ofrep/v1/evaluate/flags/{key}") => {
+            Some(json!({"context": {}}))
+        }
         _ => None,
     };
     (path, body)
@@ -266,7 +281,8 @@ async fn call(
 /// Everything an authorization decision could have changed, in a stable form.
 async fn fingerprint(app: &TestApp) -> String {
     use attest_core::store::entities::{
-        api_keys, invitations, membership_roles, memberships, org_roles, orgs, sessions, sso_domains, users,
+        api_keys, flags, invitations, membership_roles, memberships, org_roles, orgs, sessions, sso_domains,
+        users,
     };
     let db = &app.state.db;
     let orgs: Vec<_> = orgs::Entity::find()
@@ -320,8 +336,15 @@ async fn fingerprint(app: &TestApp) -> String {
         .into_iter()
         .map(|k| (k.id, k.revoked_at, k.expires_at, k.rotated_to))
         .collect();
+    let flags: Vec<_> = flags::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.org_id, f.key, f.version, f.enabled))
+        .collect();
     format!(
-        "{orgs:?}{members:?}{roles:?}{custom_roles:?}{invitations:?}{revoked:?}{totp:?}{keys:?}{domains:?}"
+        "{orgs:?}{members:?}{roles:?}{custom_roles:?}{invitations:?}{revoked:?}{totp:?}{keys:?}{domains:?}{flags:?}"
     )
 }
 
@@ -331,6 +354,14 @@ fn expected(route: &RouteDef, caller: Caller) -> Option<Result<(), u16>> {
     match (route.access, caller) {
         (Access::Public | Access::MetricsToken, _) => None,
         (_, Caller::Anonymous) => Some(Err(401)),
+        // OFREP: keys only, each in its own org (another org's flags are simply not there).
+        (Access::Key(p), Caller::Key) => Some(if KEY_PERMISSIONS.contains(&p) {
+            Ok(())
+        } else {
+            Err(403)
+        }),
+        (Access::Key(_), Caller::ForeignKey) => Some(Ok(())),
+        (Access::Key(_), _) => Some(Err(403)),
         // Keys act for an org, never as a person or an operator.
         (Access::SignedIn | Access::Operator, Caller::Key | Caller::ForeignKey) => Some(Err(403)),
         (Access::Org(_), Caller::ForeignKey) => Some(Err(404)),

@@ -7,6 +7,7 @@ pub mod audit_checkpoints;
 pub mod audit_erasures;
 pub mod audit_events;
 pub mod audit_heads;
+pub mod flags;
 pub mod idempotency_keys;
 pub mod invitations;
 pub mod mail_outbox;

@@ -16,6 +16,7 @@ pub struct Model {
     pub deleted_at: Option<DateTimeWithTimeZone>,
     pub policy_version: i64,
     pub audit_retention_days: Option<i32>,
+    pub flags_version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -28,6 +29,8 @@ pub enum Relation {
     AuditEvents,
     #[sea_orm(has_one = "super::audit_heads::Entity")]
     AuditHeads,
+    #[sea_orm(has_many = "super::flags::Entity")]
+    Flags,
     #[sea_orm(has_many = "super::invitations::Entity")]
     Invitations,
     #[sea_orm(has_many = "super::memberships::Entity")]
@@ -47,6 +50,12 @@ pub enum Relation {
 impl Related<super::api_keys::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::ApiKeys.def()
+    }
+}
+
+impl Related<super::flags::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Flags.def()
     }
 }
 
