@@ -13,7 +13,7 @@
 //! take the buckets in order: raising the first split from 10 to 20 keeps
 //! buckets 1–10 where they were.
 
-use std::io::Cursor;
+use std::io::Read as _;
 
 use attest_shared::flags::{Condition, ErrorCode, FlagDefinition, Operator, Reason, Split};
 use serde_json::{Map, Value};
@@ -21,24 +21,37 @@ use serde_json::{Map, Value};
 /// The evaluation context: the targeting key and the other attributes.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    pub targeting_key: Option<String>,
-    pub attributes: Map<String, Value>,
+    targeting_key: Option<String>,
+    /// Every attribute, the targeting key included (as `targetingKey`), so a
+    /// condition reads any of them without copying.
+    attributes: Map<String, Value>,
 }
 
 /// The attribute name that reads the targeting key.
 pub const TARGETING_KEY: &str = "targetingKey";
 
 impl Context {
+    pub fn new(targeting_key: Option<String>, mut attributes: Map<String, Value>) -> Context {
+        match &targeting_key {
+            Some(key) => attributes.insert(TARGETING_KEY.to_owned(), Value::String(key.clone())),
+            None => attributes.remove(TARGETING_KEY),
+        };
+        Context {
+            targeting_key,
+            attributes,
+        }
+    }
+
     /// OFREP's `context` object: `targetingKey` must be a string when present.
     pub fn from_json(context: Value) -> Result<Context, (ErrorCode, String)> {
-        let mut attributes = match context {
+        let attributes = match context {
             Value::Object(attributes) => attributes,
             Value::Null => Map::new(),
             _ => return Err((ErrorCode::InvalidContext, "`context` must be an object".into())),
         };
-        let targeting_key = match attributes.remove(TARGETING_KEY) {
+        let targeting_key = match attributes.get(TARGETING_KEY) {
             None | Some(Value::Null) => None,
-            Some(Value::String(key)) => Some(key),
+            Some(Value::String(key)) => Some(key.clone()),
             Some(_) => {
                 return Err((
                     ErrorCode::InvalidContext,
@@ -46,17 +59,11 @@ impl Context {
                 ));
             }
         };
-        Ok(Context {
-            targeting_key,
-            attributes,
-        })
+        Ok(Context::new(targeting_key, attributes))
     }
 
-    fn attribute(&self, name: &str) -> Option<Value> {
-        if name == TARGETING_KEY {
-            return self.targeting_key.clone().map(Value::String);
-        }
-        self.attributes.get(name).cloned()
+    pub fn targeting_key(&self) -> Option<&str> {
+        self.targeting_key.as_deref()
     }
 }
 
@@ -198,19 +205,20 @@ fn general(details: &str) -> Failure {
 
 /// The targeting key's bucket for this flag, 1–100 (see the module docs).
 pub fn bucket(flag_key: &str, targeting_key: &str) -> u32 {
-    let mut text = String::with_capacity(flag_key.len() + targeting_key.len() + 1);
-    text.push_str(flag_key);
-    text.push(':');
-    text.push_str(targeting_key);
+    let mut text = flag_key
+        .as_bytes()
+        .chain(b":".as_slice())
+        .chain(targeting_key.as_bytes());
     // Reading from memory cannot fail.
-    murmur3::murmur3_32(&mut Cursor::new(text.as_bytes()), 0).unwrap_or_default() % 100 + 1
+    murmur3::murmur3_32(&mut text, 0).unwrap_or_default() % 100 + 1
 }
 
 impl CompiledCondition {
     fn holds(&self, context: &Context) -> bool {
         let held = context
-            .attribute(&self.condition.attribute)
-            .is_some_and(|attribute| self.test(&attribute));
+            .attributes
+            .get(&self.condition.attribute)
+            .is_some_and(|attribute| self.test(attribute));
         held != self.condition.negate
     }
 
@@ -296,7 +304,8 @@ mod tests {
     /// look-alike.
     #[test]
     fn murmur3_matches_published_vectors() {
-        let hash = |text: &[u8], seed: u32| murmur3::murmur3_32(&mut Cursor::new(text), seed).unwrap();
+        let hash =
+            |text: &[u8], seed: u32| murmur3::murmur3_32(&mut std::io::Cursor::new(text), seed).unwrap();
         assert_eq!(hash(b"", 0), 0);
         assert_eq!(hash(b"", 1), 0x514e_28b7);
         assert_eq!(hash(b"", 0xffff_ffff), 0x81f1_6f39);
