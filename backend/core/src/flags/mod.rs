@@ -157,11 +157,12 @@ pub async fn update(
     let after = definition::patched(&before, patch)?;
     let version = current.version + 1;
     let now = clock::now();
+    let encoded = stored::encode(&after)?;
     // Conditional on the version read, so a concurrent change is never overwritten.
     let updated = flags::Entity::update_many()
         .col_expr(flags::Column::Kind, Expr::value(after.kind.as_str()))
         .col_expr(flags::Column::Enabled, Expr::value(after.enabled))
-        .col_expr(flags::Column::Definition, Expr::value(stored::encode(&after)?))
+        .col_expr(flags::Column::Definition, Expr::value(encoded.clone()))
         .col_expr(flags::Column::Version, Expr::value(version))
         .col_expr(flags::Column::UpdatedAt, Expr::value(now))
         .filter(flags::Column::OrgId.eq(scope.org_id()))
@@ -193,7 +194,7 @@ pub async fn update(
     view(flags::Model {
         kind: after.kind.as_str().to_owned(),
         enabled: after.enabled,
-        definition: stored::encode(&after)?,
+        definition: encoded,
         version,
         updated_at: now,
         ..current
@@ -241,8 +242,8 @@ fn evaluated(
     scope: &OrgScope,
     flag: &snapshots::SnapshotFlag,
     context: &Context,
+    now: chrono::DateTime<Utc>,
 ) -> Evaluated {
-    let now = Utc::now();
     if flag.stamp_due(now) {
         state
             .activity
@@ -274,7 +275,7 @@ pub async fn evaluate(
     scope.require(Permission::FlagsRead)?;
     let snapshot = state.flags.of(&state.db, scope.org()).await?;
     Ok(match snapshot.get(key) {
-        Some(flag) => evaluated(state, scope, flag, context),
+        Some(flag) => evaluated(state, scope, flag, context, Utc::now()),
         None => Evaluated::Failure(failure(
             Some(key),
             ErrorCode::FlagNotFound,
@@ -291,11 +292,12 @@ pub async fn evaluate_all(
 ) -> AppResult<BulkEvaluation> {
     scope.require(Permission::FlagsRead)?;
     let snapshot = state.flags.of(&state.db, scope.org()).await?;
+    let now = Utc::now();
     Ok(BulkEvaluation {
         flags: snapshot
             .flags
             .iter()
-            .map(|flag| evaluated(state, scope, flag, context))
+            .map(|flag| evaluated(state, scope, flag, context, now))
             .collect(),
     })
 }
