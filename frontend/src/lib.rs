@@ -10,6 +10,8 @@ mod pages;
 mod session;
 #[cfg(feature = "ssr")]
 pub mod shell;
+#[cfg(feature = "ssr")]
+pub mod status_page;
 
 pub use app::App;
 #[cfg(feature = "ssr")]

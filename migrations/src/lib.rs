@@ -17,6 +17,7 @@ mod m20261207_000009_list_keys;
 mod m20261207_000010_credentials_epoch;
 mod m20261207_000011_audit_head_follows;
 mod m20261207_000012_flags;
+mod m20261208_000013_status_page;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000010_credentials_epoch::Migration),
             Box::new(m20261207_000011_audit_head_follows::Migration),
             Box::new(m20261207_000012_flags::Migration),
+            Box::new(m20261208_000013_status_page::Migration),
         ]
     }
 }

@@ -10,5 +10,6 @@ pub mod flags;
 pub mod permissions;
 pub mod request_id;
 pub mod roles;
+pub mod status;
 
 pub use error::ErrorKind;

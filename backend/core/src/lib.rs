@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod mail;
 pub mod precondition;
+pub mod status;
 pub mod store;
 pub mod tenancy;
 
@@ -43,6 +44,8 @@ pub struct AppState {
     pub activity: Arc<identity::activity::Activity>,
     /// Each org's flags, compiled (one cache per instance).
     pub flags: Arc<flags::snapshots::Snapshots>,
+    /// The public status page, rendered (one per instance).
+    pub status: Arc<status::published::Cache>,
     write_lock: store::write::WriteLock,
 }
 
@@ -58,6 +61,7 @@ impl AppState {
             verified: Arc::default(),
             activity: Arc::default(),
             flags: Arc::default(),
+            status: Arc::default(),
         }
     }
 

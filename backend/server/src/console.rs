@@ -208,6 +208,7 @@ pub async fn page_session(
         && !["/api/", "/auth/", ASSET_PREFIX]
             .iter()
             .any(|p| req.path().starts_with(p))
+        && !crate::routes::status_page::is_public_page(req.path())
         && Credentials::presented(req.request());
     if is_page {
         if let (Credentials::Session(live, _), Some(state)) = (

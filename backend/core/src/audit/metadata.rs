@@ -56,6 +56,30 @@ pub struct Facts {
     /// configuration, never credentials).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flag: Option<attest_shared::flags::FlagDefinition>,
+    /// A status page component, incident or maintenance, as an operator set it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_page: Option<StatusPageFacts>,
+}
+
+/// What a status page change concerned (the page is public: nothing here is secret).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StatusPageFacts {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// A component's or an incident's status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact: Option<String>,
+    /// The component statuses an incident update set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub components: Option<std::collections::BTreeMap<uuid::Uuid, attest_shared::status::ComponentStatus>>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "optional_micros")]
+    pub scheduled_for: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "optional_micros")]
+    pub scheduled_until: Option<DateTime<Utc>>,
 }
 
 /// Why an action failed or was refused.
@@ -222,6 +246,15 @@ mod tests {
                 domain: Some(String::new()),
                 verification_method: Some(String::new()),
                 flag: Some(attest_shared::flags::FlagDefinition::default()),
+                status_page: Some(StatusPageFacts {
+                    name: Some(String::new()),
+                    group: Some(String::new()),
+                    status: Some(String::new()),
+                    impact: Some(String::new()),
+                    components: Some(Default::default()),
+                    scheduled_for: Some(Utc::now()),
+                    scheduled_until: Some(Utc::now()),
+                }),
             },
             reason: Some(Reason::TotpInvalid),
             permission: Some(Permission::OrgRead),
@@ -237,7 +270,7 @@ mod tests {
         };
         let json = full.to_json();
         let names: Vec<&String> = json.as_object().unwrap().keys().collect();
-        assert_eq!(names.len(), 31, "every field is listed here: {names:?}");
+        assert_eq!(names.len(), 32, "every field is listed here: {names:?}");
         for name in names {
             for secret in ["password", "secret", "token", "key", "code", "hash", "cookie"] {
                 assert!(

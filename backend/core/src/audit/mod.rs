@@ -14,6 +14,7 @@ pub mod erasure;
 pub mod export;
 pub mod metadata;
 mod pg_reader;
+pub mod platform;
 pub mod query;
 pub mod retention;
 mod sqlite_reader;
@@ -41,5 +42,5 @@ pub const EVENT_COLUMNS: [&str; 16] = [
 ];
 
 pub use action::Action;
-pub use metadata::{Facts, Metadata, Reason};
+pub use metadata::{Facts, Metadata, Reason, StatusPageFacts};
 pub use writer::{append, append_for_user, record_denial, start_chain, Record, Source};

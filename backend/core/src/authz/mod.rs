@@ -144,6 +144,7 @@ pub async fn find_org(state: &AppState, org_ref: &str) -> AppResult<orgs::Model>
     orgs::Entity::find()
         .filter(by)
         .filter(orgs::Column::DeletedAt.is_null())
+        .filter(orgs::Column::Id.ne(crate::audit::platform::PLATFORM_ORG))
         .one(&state.db)
         .await?
         .ok_or_else(AppError::not_found)

@@ -9,7 +9,10 @@ pub mod templates;
 use std::path::PathBuf;
 
 use lettre::{
-    message::{header::ContentType, Mailbox, MultiPart, SinglePart},
+    message::{
+        header::{ContentType, HeaderName, HeaderValue},
+        Mailbox, MultiPart, SinglePart,
+    },
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor,
 };
 
@@ -20,6 +23,9 @@ pub struct Mail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// For list mail (status page notices): the one-click unsubscribe URL,
+    /// sent as `List-Unsubscribe` with `List-Unsubscribe-Post` (RFC 8058).
+    pub list_unsubscribe: Option<String>,
 }
 
 enum Transport {
@@ -57,10 +63,22 @@ impl Mailer {
     /// Sends one message; the error text is safe to store (no credentials).
     pub async fn send(&self, mail: &Mail) -> Result<(), String> {
         let to: Mailbox = mail.to.parse().map_err(|e| format!("invalid recipient: {e}"))?;
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(mail.subject.clone())
+            .subject(mail.subject.clone());
+        if let Some(url) = &mail.list_unsubscribe {
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
+        }
+        let message = builder
             .multipart(
                 MultiPart::alternative()
                     .singlepart(

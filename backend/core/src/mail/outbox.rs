@@ -30,6 +30,7 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, mail: Mail) -> AppResult<()> {
         subject: Set(mail.subject),
         text_body: Set(mail.text),
         html_body: Set(mail.html),
+        list_unsubscribe: Set(mail.list_unsubscribe),
         attempts: Set(0),
         next_attempt_at: Set(now),
         last_error: Set(None),
@@ -62,6 +63,7 @@ pub async fn deliver_due(db: &DatabaseConnection, mailer: &Mailer) -> AppResult<
             subject: row.subject.clone(),
             text: row.text_body.clone(),
             html: row.html_body.clone(),
+            list_unsubscribe: row.list_unsubscribe.clone(),
         };
         let outcome = mailer.send(&mail).await;
         let attempts = row.attempts.saturating_add(1);
@@ -73,6 +75,7 @@ pub async fn deliver_due(db: &DatabaseConnection, mailer: &Mailer) -> AppResult<
                 active.last_error = Set(None);
                 active.text_body = Set(String::new());
                 active.html_body = Set(String::new());
+                active.list_unsubscribe = Set(None);
                 sent += 1;
             }
             Err(error) => {

@@ -36,6 +36,7 @@ pub fn invitation(to: &str, org_name: &str, inviter: &str, accept_url: &str, exp
         text: format!("{}\n\nAccept it here:\n{accept_url}\n\n{}\n", lines[0], lines[1]),
         html: html(&subject, &lines, Some(("Accept the invitation", accept_url))),
         subject,
+        list_unsubscribe: None,
     }
 }
 
@@ -52,6 +53,7 @@ pub fn lockout_notice(to: &str, until: &str) -> Mail {
         text: format!("{}\n\n{}\n", lines[0], lines[1]),
         html: html(&subject, &lines, None),
         subject,
+        list_unsubscribe: None,
     }
 }
 
@@ -72,6 +74,7 @@ pub fn password_reset(to: &str, reset_url: &str, minutes: u64) -> Mail {
         ),
         html: html(&subject, &lines, Some(("Set a new password", reset_url))),
         subject,
+        list_unsubscribe: None,
     }
 }
 
@@ -87,6 +90,7 @@ pub fn password_changed(to: &str, how: &str) -> Mail {
         text: format!("{}\n\n{}\n", lines[0], lines[1]),
         html: html(&subject, &lines, None),
         subject,
+        list_unsubscribe: None,
     }
 }
 
@@ -105,6 +109,37 @@ pub fn domain_suspended(to: &str, org_name: &str, domain: &str, txt_name: &str, 
         text: format!("{}\n\n{}\n{settings_url}\n", lines[0], lines[1]),
         html: html(&subject, &lines, Some(("Open the SSO settings", settings_url))),
         subject,
+        list_unsubscribe: None,
+    }
+}
+
+/// The double opt-in of a status page subscription (valid for `hours`).
+pub fn status_confirmation(to: &str, page_name: &str, confirm_url: &str, hours: u64) -> Mail {
+    let subject = format!("Confirm your subscription to the {page_name} status page");
+    let lines = [
+        format!("Someone asked to mail this address when the {page_name} status page reports an incident or a maintenance."),
+        format!("Confirm within {hours} hours to start receiving them. If it was not you, ignore this mail: nothing will be sent."),
+    ];
+    Mail {
+        to: to.to_owned(),
+        text: format!("{}\n\nConfirm here:\n{confirm_url}\n\n{}\n", lines[0], lines[1]),
+        html: html(&subject, &lines, Some(("Confirm the subscription", confirm_url))),
+        subject,
+        list_unsubscribe: None,
+    }
+}
+
+/// An incident or maintenance notice to a confirmed subscriber, with its
+/// one-click unsubscribe link.
+pub fn status_notice(to: &str, subject: &str, text: &str, page_url: &str, unsubscribe_url: &str) -> Mail {
+    let mut lines: Vec<String> = text.split("\n\n").map(str::to_owned).collect();
+    lines.push(format!("Unsubscribe: {unsubscribe_url}"));
+    Mail {
+        to: to.to_owned(),
+        text: format!("{text}\n\nThe status page: {page_url}\n\nUnsubscribe: {unsubscribe_url}\n"),
+        html: html(subject, &lines, Some(("Open the status page", page_url))),
+        subject: subject.to_owned(),
+        list_unsubscribe: Some(unsubscribe_url.to_owned()),
     }
 }
 

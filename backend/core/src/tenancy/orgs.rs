@@ -241,7 +241,9 @@ pub async fn list_visible(
     actor: &Actor,
     page: &PageRequest,
 ) -> AppResult<Page<orgs::Model>> {
-    let mut query = orgs::Entity::find().filter(orgs::Column::DeletedAt.is_null());
+    let mut query = orgs::Entity::find()
+        .filter(orgs::Column::DeletedAt.is_null())
+        .filter(orgs::Column::Id.ne(audit::platform::PLATFORM_ORG));
     if let Some(key) = actor.key() {
         query = query.filter(orgs::Column::Id.eq(key.org_id));
     } else if !actor.is_operator() {

@@ -38,6 +38,8 @@ use governor::{
     Quota, RateLimiter,
 };
 
+use crate::routes::status_page;
+
 use super::{client_ip::client_ip, credentials::Credentials, early_answer::answer};
 
 /// The state of one bucket after a request was counted.
@@ -213,13 +215,18 @@ pub async fn middleware(
     let Some(limiters) = req.app_data::<web::Data<Limiters>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let bucket = if req.path().starts_with("/auth/") {
+    let path = req.path();
+    // The page's JSON is served from memory to everyone at once during an
+    // incident; subscribing mails someone, so it is limited like signing in.
+    let bucket = if path.starts_with(status_page::HOSTED_API) {
+        None
+    } else if path.starts_with("/auth/") || path.starts_with(status_page::SUBSCRIPTIONS) {
         Some(Bucket {
             limiter: limiters.auth.clone(),
             policy: "auth",
             key: client_ip_key(&req),
         })
-    } else if req.path().starts_with("/api/") || crate::routes::is_partner_api(req.path()) {
+    } else if path.starts_with("/api/") || crate::routes::is_partner_api(path) {
         if Credentials::presented(req.request()) {
             if let Some(refused) = limiters.api.refusing(&refused_key(&req)) {
                 return Ok(too_many(req, "ip", &refused));

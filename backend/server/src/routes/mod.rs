@@ -17,6 +17,8 @@ pub(crate) mod ofrep;
 pub(crate) mod orgs;
 pub(crate) mod roles;
 pub(crate) mod sso;
+pub(crate) mod status_admin;
+pub(crate) mod status_page;
 
 use actix_web::{
     body::BoxBody,
@@ -345,6 +347,109 @@ pub fn table() -> Vec<RouteDef> {
             "/api/v1/orgs/{org}/flags/{key}",
             Org(FlagsManage),
             |r| r.to(flags::delete),
+        ),
+        route(Method::GET, "/api/v1/status/components", Operator, |r| {
+            r.to(status_admin::list_components)
+        }),
+        route(Method::POST, "/api/v1/status/components", Operator, |r| {
+            r.to(status_admin::create_component)
+        }),
+        route(Method::GET, "/api/v1/status/components/{id}", Operator, |r| {
+            r.to(status_admin::get_component)
+        }),
+        route(Method::PATCH, "/api/v1/status/components/{id}", Operator, |r| {
+            r.to(status_admin::update_component)
+        }),
+        route(Method::DELETE, "/api/v1/status/components/{id}", Operator, |r| {
+            r.to(status_admin::delete_component)
+        }),
+        route(Method::GET, "/api/v1/status/incidents", Operator, |r| {
+            r.to(status_admin::list_incidents)
+        }),
+        route(Method::POST, "/api/v1/status/incidents", Operator, |r| {
+            r.to(status_admin::create_incident)
+        }),
+        route(Method::GET, "/api/v1/status/incidents/{id}", Operator, |r| {
+            r.to(status_admin::get_incident)
+        }),
+        route(
+            Method::POST,
+            "/api/v1/status/incidents/{id}/updates",
+            Operator,
+            |r| r.to(status_admin::post_incident_update),
+        ),
+        route(Method::GET, "/api/v1/status/maintenances", Operator, |r| {
+            r.to(status_admin::list_maintenances)
+        }),
+        route(Method::POST, "/api/v1/status/maintenances", Operator, |r| {
+            r.to(status_admin::create_maintenance)
+        }),
+        route(Method::GET, "/api/v1/status/maintenances/{id}", Operator, |r| {
+            r.to(status_admin::get_maintenance)
+        }),
+        route(Method::PATCH, "/api/v1/status/maintenances/{id}", Operator, |r| {
+            r.to(status_admin::update_maintenance)
+        }),
+        route(
+            Method::DELETE,
+            "/api/v1/status/maintenances/{id}",
+            Operator,
+            |r| r.to(status_admin::delete_maintenance),
+        ),
+        route(Method::GET, "/status", Public, |r| r.to(status_page::page)),
+        route(Method::GET, "/status/status.css", Public, |r| {
+            r.to(status_page::stylesheet)
+        }),
+        route(Method::GET, "/status/feed.atom", Public, |r| {
+            r.to(status_page::feed)
+        }),
+        route(Method::GET, "/status/subscriptions", Public, |r| {
+            r.to(status_page::subscribed)
+        }),
+        route(Method::POST, "/status/subscriptions", Public, |r| {
+            r.to(status_page::subscribe)
+        }),
+        route(Method::GET, "/status/subscriptions/confirm", Public, |r| {
+            r.to(status_page::confirm_page)
+        }),
+        route(Method::POST, "/status/subscriptions/confirm", Public, |r| {
+            r.to(status_page::confirm)
+        }),
+        route(Method::GET, "/status/subscriptions/unsubscribe", Public, |r| {
+            r.to(status_page::unsubscribe_page)
+        }),
+        route(Method::POST, "/status/subscriptions/unsubscribe", Public, |r| {
+            r.to(status_page::unsubscribe)
+        }),
+        route(Method::GET, "/api/v2/summary.json", Public, |r| {
+            r.to(status_page::summary)
+        }),
+        route(Method::GET, "/api/v2/status.json", Public, |r| {
+            r.to(status_page::status)
+        }),
+        route(Method::GET, "/api/v2/components.json", Public, |r| {
+            r.to(status_page::components)
+        }),
+        route(Method::GET, "/api/v2/incidents.json", Public, |r| {
+            r.to(status_page::incidents)
+        }),
+        route(Method::GET, "/api/v2/incidents/unresolved.json", Public, |r| {
+            r.to(status_page::unresolved_incidents)
+        }),
+        route(Method::GET, "/api/v2/scheduled-maintenances.json", Public, |r| {
+            r.to(status_page::scheduled_maintenances)
+        }),
+        route(
+            Method::GET,
+            "/api/v2/scheduled-maintenances/upcoming.json",
+            Public,
+            |r| r.to(status_page::upcoming_maintenances),
+        ),
+        route(
+            Method::GET,
+            "/api/v2/scheduled-maintenances/active.json",
+            Public,
+            |r| r.to(status_page::active_maintenances),
         ),
         route(Method::POST, "/ofrep/v1/evaluate/flags", Key(FlagsRead), |r| {
             r.to(ofrep::evaluate_all)

@@ -91,6 +91,96 @@ async fn invite_and_join(app: &TestApp, ada: &Browser, chain: &mut Chain<'_>, em
     bob
 }
 
+/// The status page's actions, in the platform chain (ada is an operator).
+async fn status_page_steps(ada: &Browser, chain: &mut Chain<'_>) {
+    let mut platform = Chain {
+        app: chain.app,
+        org: attest_core::audit::platform::PLATFORM_ORG,
+        last_seq: 0,
+        seen: BTreeSet::new(),
+    };
+    let body = json!({"name": "API", "group": "Core", "status": "operational"});
+    let res = ada
+        .send(Method::POST, "/api/v1/status/components", Some(body))
+        .await;
+    let component: Value = platform
+        .one_for(res, 201, "status_component.created")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let component = component["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/status/components/{component}");
+    let res = ada
+        .send(
+            Method::PATCH,
+            &path,
+            Some(json!({"status": "degraded_performance"})),
+        )
+        .await;
+    platform.one_for(res, 200, "status_component.updated").await;
+    let body = json!({"name": "Slow API", "impact": "minor", "status": "investigating",
+        "message": "Looking into it", "components": {component.clone(): "partial_outage"}});
+    let res = ada
+        .send(Method::POST, "/api/v1/status/incidents", Some(body))
+        .await;
+    let incident: Value = platform
+        .one_for(res, 201, "status_incident.created")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let updates = format!(
+        "/api/v1/status/incidents/{}/updates",
+        incident["id"].as_str().unwrap()
+    );
+    let res = ada
+        .send(
+            Method::POST,
+            &updates,
+            Some(json!({"status": "monitoring", "message": "A fix is out"})),
+        )
+        .await;
+    platform.one_for(res, 201, "status_incident.updated").await;
+    let res = ada
+        .send(
+            Method::POST,
+            &updates,
+            Some(json!({"status": "resolved", "message": "Fixed"})),
+        )
+        .await;
+    platform.one_for(res, 201, "status_incident.resolved").await;
+    let window = json!({"name": "Upgrade", "message": "Database upgrade",
+        "scheduled_for": "2030-01-01T00:00:00Z", "scheduled_until": "2030-01-01T01:00:00Z",
+        "component_ids": [component]});
+    let res = ada
+        .send(Method::POST, "/api/v1/status/maintenances", Some(window))
+        .await;
+    let maintenance: Value = platform
+        .one_for(res, 201, "status_maintenance.scheduled")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path_m = format!(
+        "/api/v1/status/maintenances/{}",
+        maintenance["id"].as_str().unwrap()
+    );
+    let res = ada
+        .send(Method::PATCH, &path_m, Some(json!({"name": "Database upgrade"})))
+        .await;
+    platform.one_for(res, 200, "status_maintenance.updated").await;
+    let res = ada.send(Method::DELETE, &path_m, None).await;
+    platform.one_for(res, 204, "status_maintenance.deleted").await;
+    let res = ada.send(Method::DELETE, &path, None).await;
+    let deleted = platform.one("status_component.deleted").await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(deleted.actor.display, "ada@example.com");
+    // The org's own chain saw none of it.
+    assert!(chain.appended().await.is_empty());
+    chain.seen.extend(platform.seen);
+}
+
 #[tokio::test]
 async fn each_audited_action_appends_exactly_one_event() {
     let dns = Dns::start().await;
@@ -193,6 +283,7 @@ async fn each_audited_action_appends_exactly_one_event() {
         .send(Method::DELETE, "/api/v1/orgs/tour/flags/beta", None)
         .await;
     chain.one_for(res, 204, "flag.deleted").await;
+    status_page_steps(&ada, &mut chain).await;
 
     let res = ada
         .send(

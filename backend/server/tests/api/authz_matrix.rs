@@ -76,6 +76,18 @@ struct World {
     target_key: Uuid,
     key: String,
     foreign_key: String,
+    /// Status page items for `/api/v1/status/*/{id}`.
+    component: Uuid,
+    incident: Uuid,
+    maintenance: Uuid,
+}
+
+/// Creates a status page item as the operator `founder`: its id.
+async fn create_status_item(founder: &Browser, path: &str, body: Value) -> Uuid {
+    let res = founder.send(Method::POST, path, Some(body)).await;
+    assert_eq!(res.status(), 201, "{path}");
+    let item: Value = res.json().await.unwrap();
+    item["id"].as_str().unwrap().parse().unwrap()
 }
 
 /// Creates an API key as `browser`: its id and the key itself.
@@ -170,7 +182,18 @@ async fn world() -> World {
     let (_, key) = create_key(&founder, "acme", &KEY_PERMISSIONS).await;
     let outsider = login(&app, &email_of(Caller::Outsider), PASSWORD).await;
     let (_, foreign_key) = create_key(&outsider, "globex", Permission::ALL).await;
+    let component = create_status_item(&founder, "/api/v1/status/components", json!({"name": "API"})).await;
+    let incident = create_status_item(
+        &founder,
+        "/api/v1/status/incidents",
+        json!({"name": "Slow", "impact": "minor", "status": "investigating", "message": "Looking"}),
+    )
+    .await;
+    let maintenance = create_status_item(&founder, "/api/v1/status/maintenances", maintenance_body()).await;
     World {
+        component,
+        incident,
+        maintenance,
         app,
         target_user,
         target_session,
@@ -181,9 +204,20 @@ async fn world() -> World {
     }
 }
 
+fn maintenance_body() -> Value {
+    json!({"name": "Upgrade", "message": "Planned", "scheduled_for": "2030-01-01T00:00:00Z",
+        "scheduled_until": "2030-01-01T01:00:00Z"})
+}
+
 /// The concrete path and body for a route template in this world.
 fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (String, Option<Value>) {
-    let id = if route.path.contains("/invitations/") {
+    let id = if route.path.starts_with("/api/v1/status/components/") {
+        w.component
+    } else if route.path.starts_with("/api/v1/status/incidents/") {
+        w.incident
+    } else if route.path.starts_with("/api/v1/status/maintenances/") {
+        w.maintenance
+    } else if route.path.contains("/invitations/") {
         w.invitation
     } else if route.path.contains("/api-keys/") {
         w.target_key
@@ -228,6 +262,16 @@ fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (Strin
         ("POST", "/api/v1/orgs/{org}/api-keys/{id}/rotate") => Some(json!({"grace_seconds": 60})),
         ("POST", "/api/v1/orgs/{org}/flags") => Some(json!({"key": "gamma", "enabled": true})),
         ("PATCH", "/api/v1/orgs/{org}/flags/{key}") => Some(json!({"enabled": false})),
+        ("POST", "/api/v1/status/components") => Some(json!({"name": "Console"})),
+        ("PATCH", "/api/v1/status/components/{id}") => Some(json!({"status": "degraded_performance"})),
+        ("POST", "/api/v1/status/incidents") => {
+            Some(json!({"name": "Down", "impact": "major", "status": "identified", "message": "Found it"}))
+        }
+        ("POST", "/api/v1/status/incidents/{id}/updates") => {
+            Some(json!({"status": "monitoring", "message": "Watching"}))
+        }
+        ("POST", "/api/v1/status/maintenances") => Some(maintenance_body()),
+        ("PATCH", "/api/v1/status/maintenances/{id}") => Some(json!({"name": "Renamed"})),
         ("POST", "/ofrep/v1/evaluate/flags" | "/ofrep/v1/evaluate/flags/{key}") => {
             Some(json!({"context": {}}))
         }
@@ -282,7 +326,7 @@ async fn call(
 async fn fingerprint(app: &TestApp) -> String {
     use attest_core::store::entities::{
         api_keys, flags, invitations, membership_roles, memberships, org_roles, orgs, sessions, sso_domains,
-        users,
+        status_components, status_incident_updates, status_maintenances, users,
     };
     let db = &app.state.db;
     let orgs: Vec<_> = orgs::Entity::find()
@@ -343,8 +387,25 @@ async fn fingerprint(app: &TestApp) -> String {
         .into_iter()
         .map(|f| (f.org_id, f.key, f.version, f.enabled))
         .collect();
+    let status_page = (
+        status_components::Entity::find()
+            .order_by_asc(status_components::Column::Id)
+            .all(db)
+            .await
+            .unwrap(),
+        status_incident_updates::Entity::find()
+            .order_by_asc(status_incident_updates::Column::Id)
+            .all(db)
+            .await
+            .unwrap(),
+        status_maintenances::Entity::find()
+            .order_by_asc(status_maintenances::Column::Id)
+            .all(db)
+            .await
+            .unwrap(),
+    );
     format!(
-        "{orgs:?}{members:?}{roles:?}{custom_roles:?}{invitations:?}{revoked:?}{totp:?}{keys:?}{domains:?}{flags:?}"
+        "{orgs:?}{members:?}{roles:?}{custom_roles:?}{invitations:?}{revoked:?}{totp:?}{keys:?}{domains:?}{flags:?}{status_page:?}"
     )
 }
 

@@ -42,5 +42,6 @@ mod shutdown;
 mod sso;
 mod sso_accounts;
 mod statements;
+mod status_page;
 mod totp;
 mod world;

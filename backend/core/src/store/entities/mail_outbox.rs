@@ -18,6 +18,9 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub last_error: Option<String>,
     pub sent_at: Option<DateTimeWithTimeZone>,
+    /// The `List-Unsubscribe` URL of a list mail (status page notices).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub list_unsubscribe: Option<String>,
     pub created_at: DateTimeWithTimeZone,
 }
 

@@ -1,0 +1,130 @@
+//! The public status page (docs/status-page.md): operators manage components,
+//! incidents and maintenances (audited in the platform chain); the public
+//! reads one in-memory [`published::Published`] rendering, rebuilt only when
+//! the page changed or a maintenance window opened or closed.
+
+pub mod components;
+pub mod feed;
+pub mod hosted_api;
+pub mod incidents;
+pub mod maintenances;
+pub mod page;
+pub mod published;
+pub mod subscriptions;
+pub mod uptime;
+
+use attest_shared::error::FieldError;
+use sea_orm::{
+    sea_query::{Expr, Query},
+    ConnectionTrait,
+};
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::{
+    audit::{self, Facts, Metadata, Record, Source, StatusPageFacts},
+    store::{entities::status_page, write::WriteTxn},
+    tenancy::orgs::require_operator,
+    Actor, AppError, AppResult, AppState,
+};
+
+/// Moves the page's version, in the transaction of a change: every instance
+/// then rebuilds its rendering on its next check (see [`published`]).
+async fn changed<C: ConnectionTrait>(db: &C) -> AppResult<()> {
+    let bump = Query::update()
+        .table(status_page::Entity)
+        .value(
+            status_page::Column::Version,
+            Expr::col(status_page::Column::Version).add(1),
+        )
+        .to_owned();
+    db.execute(db.get_database_backend().build(&bump)).await?;
+    Ok(())
+}
+
+/// Commits a change and drops this instance's rendering, before the request returns.
+async fn commit(state: &AppState, txn: WriteTxn) -> AppResult<()> {
+    txn.commit().await?;
+    state.status.invalidate();
+    Ok(())
+}
+
+/// Only platform operators manage the page.
+fn require(actor: &Actor) -> AppResult<()> {
+    require_operator(actor).map_err(|_| {
+        AppError::new(
+            crate::ErrorKind::Forbidden,
+            "only platform operators manage the status page",
+        )
+    })
+}
+
+/// Records an operator's change: moves the page's version and appends the
+/// event to the platform chain, in the change's transaction.
+async fn record_change<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    record: Record,
+    before: Option<StatusPageFacts>,
+    after: Option<StatusPageFacts>,
+) -> AppResult<()> {
+    let facts = |f: StatusPageFacts| Facts {
+        status_page: Some(f),
+        ..Facts::default()
+    };
+    let metadata = match (before, after) {
+        (Some(before), Some(after)) => Metadata::change(facts(before), facts(after)),
+        (None, Some(only)) | (Some(only), None) => Metadata::facts(facts(only)),
+        (None, None) => Metadata::default(),
+    };
+    changed(db).await?;
+    audit::platform::append(db, &Source::of(actor), record.with(metadata)).await
+}
+
+/// A required, trimmed text of at most `max` characters.
+fn text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
+    let value = value.trim();
+    if value.is_empty() {
+        errors.push(FieldError {
+            field: field.to_owned(),
+            message: "must not be empty".into(),
+        });
+    } else if value.chars().count() > max {
+        errors.push(FieldError {
+            field: field.to_owned(),
+            message: format!("must be at most {max} characters"),
+        });
+    }
+    value.to_owned()
+}
+
+/// An optional text: empty means none.
+fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+    Some(text(field, value, max, errors))
+}
+
+fn finish(errors: Vec<FieldError>) -> AppResult<()> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::validation(errors))
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> AppResult<String> {
+    serde_json::to_string(value).map_err(AppError::internal)
+}
+
+fn from_json<T: DeserializeOwned>(text: &str) -> AppResult<T> {
+    serde_json::from_str(text).map_err(AppError::internal)
+}
+
+/// A stored enum name back to its value.
+fn parse<T>(text: &str, parse: fn(&str) -> Option<T>) -> AppResult<T> {
+    parse(text).ok_or_else(|| AppError::internal(format!("unknown stored status page value {text:?}")))
+}
