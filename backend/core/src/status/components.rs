@@ -177,22 +177,24 @@ pub async fn set_statuses<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Refuses component ids that name no component, with the field they came from.
-pub async fn check_exist<C: ConnectionTrait>(
+/// Every component by id, once `ids` are known to name components (each
+/// unknown one refused with the field it came from).
+pub async fn existing<C: ConnectionTrait>(
     db: &C,
     field: &str,
     ids: impl IntoIterator<Item = Uuid>,
-) -> AppResult<()> {
-    let known: std::collections::BTreeSet<Uuid> = all(db).await?.into_iter().map(|c| c.id).collect();
+) -> AppResult<super::incidents::ComponentsById> {
+    let known = super::incidents::by_id(&all(db).await?);
     let errors: Vec<_> = ids
         .into_iter()
-        .filter(|id| !known.contains(id))
+        .filter(|id| !known.contains_key(id))
         .map(|id| attest_shared::error::FieldError {
             field: format!("{field}.{id}"),
             message: "no such component".into(),
         })
         .collect();
-    finish(errors)
+    finish(errors)?;
+    Ok(known)
 }
 
 pub async fn delete(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<()> {

@@ -166,7 +166,7 @@ pub async fn create(state: &AppState, actor: &Actor, body: &CreateIncident) -> A
     let message = text("message", &body.message, MESSAGE_MAX, &mut errors);
     finish(errors)?;
     let txn = state.begin().await?;
-    components::check_exist(&txn, "components", body.components.keys().copied()).await?;
+    components::existing(&txn, "components", body.components.keys().copied()).await?;
     let now = clock::now();
     let ids: Vec<Uuid> = body.components.keys().copied().collect();
     let incident = status_incidents::ActiveModel {
@@ -243,15 +243,14 @@ pub async fn post_update(
     let txn = state.begin().await?;
     let (before, _) = stored(&txn, id).await?;
     let named = body.components.clone().unwrap_or_default();
-    components::check_exist(&txn, "components", named.keys().copied()).await?;
+    let known = components::existing(&txn, "components", named.keys().copied()).await?;
     let mut ids: BTreeSet<Uuid> = from_json::<Vec<Uuid>>(&before.component_ids)?
         .into_iter()
         .collect();
     let mut set = named.clone();
     let resolving = body.status == IncidentStatus::Resolved;
     if resolving {
-        let known: BTreeSet<Uuid> = components::all(&txn).await?.iter().map(|c| c.id).collect();
-        for component in ids.iter().filter(|c| known.contains(c)) {
+        for component in ids.iter().filter(|c| known.contains_key(c)) {
             set.entry(*component).or_insert(ComponentStatus::Operational);
         }
     }

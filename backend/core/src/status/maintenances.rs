@@ -138,7 +138,7 @@ pub async fn create(state: &AppState, actor: &Actor, body: &CreateMaintenance) -
     check_window(body.scheduled_for, body.scheduled_until, &mut errors);
     finish(errors)?;
     let txn = state.begin().await?;
-    components::check_exist(&txn, "component_ids", body.component_ids.iter().copied()).await?;
+    let components = components::existing(&txn, "component_ids", body.component_ids.iter().copied()).await?;
     let now = clock::now();
     let row = status_maintenances::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -155,7 +155,6 @@ pub async fn create(state: &AppState, actor: &Actor, body: &CreateMaintenance) -
     let record = Record::of(Action::StatusMaintenanceScheduled, "status_maintenance", row.id);
     record_change(&txn, actor, record, None, Some(facts(&row))).await?;
     subscriptions::notify(&txn, state, &notice(&row)).await?;
-    let components = super::incidents::by_id(&components::all(&txn).await?);
     commit(state, txn).await?;
     view(&row, &components, Utc::now())
 }
@@ -182,9 +181,8 @@ pub async fn update(
     let until = body.scheduled_until.unwrap_or(before.scheduled_until.to_utc());
     check_window(from, until, &mut errors);
     finish(errors)?;
-    if let Some(ids) = &body.component_ids {
-        components::check_exist(&txn, "component_ids", ids.iter().copied()).await?;
-    }
+    let named = body.component_ids.iter().flatten().copied();
+    let components = components::existing(&txn, "component_ids", named).await?;
     let mut active: status_maintenances::ActiveModel = before.clone().into();
     if let Some(name) = name {
         active.name = Set(name);
@@ -201,7 +199,6 @@ pub async fn update(
     let after = active.update(&txn).await?;
     let record = Record::of(Action::StatusMaintenanceUpdated, "status_maintenance", id);
     record_change(&txn, actor, record, Some(facts(&before)), Some(facts(&after))).await?;
-    let components = super::incidents::by_id(&components::all(&txn).await?);
     commit(state, txn).await?;
     view(&after, &components, Utc::now())
 }

@@ -4,7 +4,8 @@
 //! Freshness: a change on this instance drops the rendering before its
 //! request returns; a change on another instance moves `status_page.version`,
 //! which this instance reads at most once a second ([`RECHECK`]); a
-//! maintenance window opening or closing expires the rendering at that instant.
+//! maintenance window opening or closing expires the rendering at that instant,
+//! and any rendering is rebuilt after [`REFRESH`] (today's uptime moves).
 
 use std::{
     collections::HashMap,
@@ -25,6 +26,9 @@ use crate::{store::entities::status_page, AppError, AppResult, AppState};
 
 /// How stale another instance's change may be seen here, at most.
 pub const RECHECK: Duration = Duration::from_secs(1);
+
+/// Today's uptime bar grows with an open outage: a rendering lives this long at most.
+pub const REFRESH: Duration = Duration::from_secs(60);
 
 /// The page's name in its documents.
 pub const PAGE_NAME: &str = "Attest";
@@ -51,8 +55,9 @@ impl Published {
                 ))
             })
             .collect::<AppResult<HashMap<_, _>>>()?;
-        let summary = json.get(&Endpoint::Summary).cloned().unwrap_or_default();
-        let etag = format!("\"{}\"", &crate::crypto::sha256_hex(&summary)[..32]);
+        // Every rendering derives from the page: one validator for all of them.
+        let digest = crate::crypto::sha256_hex(&serde_json::to_vec(&page).map_err(AppError::internal)?);
+        let etag = format!("\"{}\"", &digest[..32]);
         Ok(Published {
             atom: Bytes::from(super::feed::render(&page)),
             page,
@@ -134,8 +139,10 @@ impl Cache {
                 }
             }
         }
-        let (page, expires_at) =
+        let (page, next_change) =
             super::page::build(&state.db, PAGE_NAME, &state.config.public_url, now).await?;
+        let refresh = now + chrono::Duration::from_std(REFRESH).unwrap_or_default();
+        let expires_at = Some(next_change.map_or(refresh, |at| at.min(refresh)));
         let published = Arc::new(Published::new(page)?);
         if self.generation.load(Ordering::SeqCst) == generation {
             if let Ok(mut current) = self.current.write() {
