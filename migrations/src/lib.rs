@@ -18,6 +18,7 @@ mod m20261207_000010_credentials_epoch;
 mod m20261207_000011_audit_head_follows;
 mod m20261207_000012_flags;
 mod m20261208_000013_status_page;
+mod m20261209_000014_compliance;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000011_audit_head_follows::Migration),
             Box::new(m20261207_000012_flags::Migration),
             Box::new(m20261208_000013_status_page::Migration),
+            Box::new(m20261209_000014_compliance::Migration),
         ]
     }
 }

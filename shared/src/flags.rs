@@ -198,30 +198,9 @@ pub struct UpdateFlag {
     pub off_variant: Option<String>,
     #[serde(default)]
     pub rules: Option<Vec<Rule>>,
-    #[serde(default, with = "present")]
+    #[serde(default, with = "crate::nullable")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Split>>))]
     pub rollout: Option<Option<Vec<Split>>>,
-}
-
-/// A member that may be absent (unchanged) or `null` (removed).
-mod present {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-        deserializer: D,
-    ) -> Result<Option<Option<T>>, D::Error> {
-        Option::<T>::deserialize(deserializer).map(Some)
-    }
-
-    pub fn serialize<S: Serializer, T: Serialize>(
-        value: &Option<Option<T>>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(inner) => inner.serialize(serializer),
-            None => serializer.serialize_none(),
-        }
-    }
 }
 
 /// Why an evaluation served what it did (OpenFeature's resolution reasons).

@@ -2,8 +2,14 @@
 
 use sea_orm::prelude::DateTimeWithTimeZone;
 
+/// Now, to the microsecond: what both databases keep, so a row's answer on
+/// creation equals what reading it back gives.
 pub fn now() -> DateTimeWithTimeZone {
-    chrono::Utc::now().fixed_offset()
+    use chrono::DurationRound as _;
+    let now = chrono::Utc::now();
+    now.duration_trunc(chrono::TimeDelta::microseconds(1))
+        .unwrap_or(now)
+        .fixed_offset()
 }
 
 /// `t + d`, saturating instead of overflowing on absurd durations.

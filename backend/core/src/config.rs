@@ -20,6 +20,8 @@ pub struct CoreConfig {
     /// The DNS server SSO domain verification asks (`ATTEST_DNS_RESOLVER`);
     /// `None` is the system resolver.
     pub dns_resolver: Option<std::net::SocketAddr>,
+    /// Where evidence files are stored (`<data_dir>/blobs`).
+    pub blob_dir: std::path::PathBuf,
 }
 
 impl Default for CoreConfig {
@@ -32,6 +34,7 @@ impl Default for CoreConfig {
             public_url: "http://127.0.0.1:8080".into(),
             sso_allow_private_issuers: true,
             dns_resolver: None,
+            blob_dir: "data/blobs".into(),
         }
     }
 }

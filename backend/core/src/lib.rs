@@ -8,6 +8,7 @@ pub mod actor;
 pub mod audit;
 pub mod authz;
 pub mod clock;
+pub mod compliance;
 pub mod config;
 pub mod crypto;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod precondition;
 pub mod status;
 pub mod store;
 pub mod tenancy;
+pub mod validate;
 
 use std::sync::Arc;
 
@@ -46,6 +48,8 @@ pub struct AppState {
     pub flags: Arc<flags::snapshots::Snapshots>,
     /// The public status page, rendered (one per instance).
     pub status: Arc<status::published::Cache>,
+    /// Where evidence files' bytes are kept.
+    pub blobs: Arc<dyn compliance::blobs::BlobStore>,
     write_lock: store::write::WriteLock,
 }
 
@@ -56,6 +60,7 @@ impl AppState {
             db,
             key,
             providers: Arc::new(identity::sso::Providers::new(config.sso_allow_private_issuers)),
+            blobs: Arc::new(compliance::blobs::LocalBlobs::new(config.blob_dir.clone())),
             config: Arc::new(config),
             decisions: Arc::default(),
             verified: Arc::default(),

@@ -284,11 +284,7 @@ impl Sources {
 
 /// Keys the contract defines whose feature has not landed yet, and what will
 /// use them: accepted and validated, but warned about when set.
-const NOT_USED_YET: &[(&str, &str)] = &[
-    ("redis_url", "cross-instance rate limits and revocation fan-out"),
-    ("max_import_bytes", "imports"),
-    ("max_upload_bytes", "evidence uploads"),
-];
+const NOT_USED_YET: &[(&str, &str)] = &[("redis_url", "cross-instance rate limits and revocation fan-out")];
 
 impl Sources {
     /// The warnings for keys set (in the environment or the file) that nothing
@@ -810,19 +806,15 @@ mod tests {
     fn keys_whose_feature_is_not_built_are_warned_about_when_set() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("attest.toml");
-        std::fs::write(&file, "max_upload_bytes = 4096\n").unwrap();
+        std::fs::write(&file, "max_body_bytes = 4096\n").unwrap();
         let env = [(
             "ATTEST_REDIS_URL".to_string(),
             "redis://127.0.0.1:6379".to_string(),
         )];
         let warnings = Sources::read(Some(&file), env).set_but_unused();
-        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert_eq!(warnings.len(), 1, "a used key is not warned about: {warnings:?}");
         assert!(
             warnings[0].starts_with("ATTEST_REDIS_URL is set but not used yet"),
-            "{warnings:?}"
-        );
-        assert!(
-            warnings[1].starts_with("ATTEST_MAX_UPLOAD_BYTES is set but not used yet"),
             "{warnings:?}"
         );
         assert!(

@@ -30,11 +30,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             .ok()
             .flatten()
             .is_some_and(|m| m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
-        let declared_len = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
+        let declared_len = declared_length(req);
         let mut payload = payload.take();
         Box::pin(async move {
             if !is_json {
@@ -44,19 +40,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 )
                 .into());
             }
-            if declared_len.is_some_and(|len| len > limit) {
-                return Err(too_large(limit));
-            }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| {
-                    AppError::new(ErrorKind::BadRequest, "the request body could not be read")
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(too_large(limit));
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_limited(&mut payload, declared_len, limit).await?;
             parse_json(&body).map(ApiJson).map_err(ApiError)
         })
     }
@@ -119,7 +103,45 @@ pub fn unreadable_form() -> AppError {
     AppError::new(ErrorKind::BadRequest, "the form could not be read")
 }
 
-fn too_large(limit: usize) -> ApiError {
+/// The limits of the routes that take documents and files rather than JSON
+/// (`ATTEST_MAX_IMPORT_BYTES`, `ATTEST_MAX_UPLOAD_BYTES`).
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimits {
+    pub import: usize,
+    pub upload: usize,
+}
+
+/// The length a request declares (`Content-Length`), if it does.
+pub fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
+/// The whole body, refused with `413` as soon as it is known to exceed `limit`
+/// (by its declared length, or while reading): never buffered past it.
+pub async fn read_limited(
+    payload: &mut Payload,
+    declared_len: Option<usize>,
+    limit: usize,
+) -> Result<web::Bytes, ApiError> {
+    if declared_len.is_some_and(|len| len > limit) {
+        return Err(too_large(limit));
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| AppError::new(ErrorKind::BadRequest, "the request body could not be read"))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+pub fn too_large(limit: usize) -> ApiError {
     AppError::new(
         ErrorKind::PayloadTooLarge,
         format!("the body exceeds {limit} bytes"),
@@ -229,6 +251,17 @@ impl FromRequest for IfMatchWhenSent {
 /// The ETag of a versioned resource: the version, quoted.
 pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
+}
+
+/// A versioned resource as JSON, with its `ETag`.
+pub fn versioned<T: serde::Serialize>(
+    status: actix_web::http::StatusCode,
+    version: i32,
+    body: &T,
+) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::build(status)
+        .insert_header((header::ETAG, etag(version)))
+        .json(body)
 }
 
 fn parse_etag(tag: &str) -> Option<i32> {

@@ -15,7 +15,7 @@ use attest_core::{
 use crate::{
     config::{Secret, Settings, TlsFiles},
     console::{self, ConsoleAssets},
-    extract::{self, JsonLimit},
+    extract::{self, BodyLimits, JsonLimit},
     middleware::{
         audit_denials,
         client_ip::TrustedProxies,
@@ -149,6 +149,7 @@ pub async fn open_state(settings: &Settings, metrics: Option<&Metrics>) -> anyho
         public_url: settings.public_url.as_str().trim_end_matches('/').to_owned(),
         sso_allow_private_issuers: !settings.is_production(),
         dns_resolver: settings.dns_resolver,
+        blob_dir: settings.data_dir.join("blobs"),
     };
     Ok(AppState::new(db, ServerKey::new(key.expose().clone()), config))
 }
@@ -205,6 +206,10 @@ fn serve(
     let state = web::Data::new(state);
     let assets = web::Data::new(ConsoleAssets::load());
     let json_limit = web::Data::new(JsonLimit(settings.max_body_bytes));
+    let body_limits = web::Data::new(BodyLimits {
+        import: settings.max_import_bytes,
+        upload: settings.max_upload_bytes,
+    });
     let timeout = web::Data::new(guard::RequestTimeout(settings.request_timeout));
     let hsts = web::Data::new(security_headers::Hsts(settings.is_production()));
     let metrics_token = web::Data::new(MetricsToken(
@@ -231,6 +236,7 @@ fn serve(
             .app_data(state.clone())
             .app_data(metrics.clone())
             .app_data(json_limit.clone())
+            .app_data(body_limits.clone())
             .app_data(timeout.clone())
             .app_data(hsts.clone())
             .app_data(metrics_token.clone())

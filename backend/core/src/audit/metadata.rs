@@ -59,6 +59,60 @@ pub struct Facts {
     /// A status page component, incident or maintenance, as an operator set it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_page: Option<StatusPageFacts>,
+    /// A framework, control, piece of evidence or policy of the org's compliance program.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compliance: Option<ComplianceFacts>,
+}
+
+/// What a compliance change concerned. A policy's text is recorded by its
+/// SHA-256 (the versions keep the text); an evidence URL without its query
+/// and fragment, where a pre-signed link carries its credential.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ComplianceFacts {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// A framework's source (`oscal`, `csv`, `starter`) and size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requirement_count: Option<i32>,
+    /// A control's or a policy's status, or an evidence's review state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<uuid::Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requirement_ids: Option<Vec<uuid::Uuid>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_every_days: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "optional_micros")]
+    pub next_review_at: Option<DateTime<Utc>>,
+    /// Evidence: its kind, link, file and validity, and the controls it supports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_size: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control_ids: Option<Vec<uuid::Uuid>>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "optional_micros")]
+    pub collected_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "optional_micros")]
+    pub valid_until: Option<DateTime<Utc>>,
+    /// A policy version: its number, and the SHA-256 of its text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_sha256: Option<String>,
 }
 
 /// What a status page change concerned (the page is public: nothing here is secret).
@@ -255,6 +309,7 @@ mod tests {
                     scheduled_for: Some(Utc::now()),
                     scheduled_until: Some(Utc::now()),
                 }),
+                compliance: Some(ComplianceFacts::default()),
             },
             reason: Some(Reason::TotpInvalid),
             permission: Some(Permission::OrgRead),
@@ -270,7 +325,7 @@ mod tests {
         };
         let json = full.to_json();
         let names: Vec<&String> = json.as_object().unwrap().keys().collect();
-        assert_eq!(names.len(), 32, "every field is listed here: {names:?}");
+        assert_eq!(names.len(), 33, "every field is listed here: {names:?}");
         for name in names {
             for secret in ["password", "secret", "token", "key", "code", "hash", "cookie"] {
                 assert!(

@@ -42,5 +42,5 @@ pub const EVENT_COLUMNS: [&str; 16] = [
 ];
 
 pub use action::Action;
-pub use metadata::{Facts, Metadata, Reason, StatusPageFacts};
+pub use metadata::{ComplianceFacts, Facts, Metadata, Reason, StatusPageFacts};
 pub use writer::{append, append_for_user, record_denial, start_chain, Record, Source};

@@ -13,7 +13,6 @@ pub mod published;
 pub mod subscriptions;
 pub mod uptime;
 
-use attest_shared::error::FieldError;
 use sea_orm::{
     sea_query::{Expr, Query},
     ConnectionTrait,
@@ -26,6 +25,9 @@ use crate::{
     tenancy::orgs::require_operator,
     Actor, AppError, AppResult, AppState,
 };
+
+// The page's fields are checked like every other form's.
+use crate::validate::{finish, optional_text, text};
 
 /// Moves the page's version, in the transaction of a change: every instance
 /// then rebuilds its rendering on its next check (see [`published`]).
@@ -78,42 +80,6 @@ async fn record_change<C: ConnectionTrait>(
     };
     changed(db).await?;
     audit::platform::append(db, &Source::of(actor), record.with(metadata)).await
-}
-
-/// A required, trimmed text of at most `max` characters.
-fn text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
-    let value = value.trim();
-    if value.is_empty() {
-        errors.push(FieldError {
-            field: field.to_owned(),
-            message: "must not be empty".into(),
-        });
-    } else if value.chars().count() > max {
-        errors.push(FieldError {
-            field: field.to_owned(),
-            message: format!("must be at most {max} characters"),
-        });
-    }
-    value.to_owned()
-}
-
-/// An optional text: empty means none.
-fn optional_text(
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-    errors: &mut Vec<FieldError>,
-) -> Option<String> {
-    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
-    Some(text(field, value, max, errors))
-}
-
-fn finish(errors: Vec<FieldError>) -> AppResult<()> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::validation(errors))
-    }
 }
 
 fn to_json<T: Serialize>(value: &T) -> AppResult<String> {

@@ -1,6 +1,6 @@
 //! `/api/v1/orgs/{org}/flags`: managing an org's feature flags.
 
-use actix_web::{http::header, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use attest_core::{flags, AppState};
 use attest_shared::{
     api::Page,
@@ -9,7 +9,7 @@ use attest_shared::{
 use serde::Deserialize;
 
 use crate::{
-    extract::{etag, ApiJson, IfMatchWhenSent, PageQuery},
+    extract::{versioned, ApiJson, IfMatchWhenSent, PageQuery},
     middleware::caller::InOrg,
     problem::ApiResult,
 };
@@ -20,12 +20,6 @@ use crate::{
 pub struct FlagSearch {
     /// Keeps the flags whose key contains this text (any case).
     search: Option<String>,
-}
-
-fn versioned(status: actix_web::http::StatusCode, flag: FlagView) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, etag(flag.version)))
-        .json(flag)
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/flags", tag = "flags", summary = "The org's feature flags, by key", params(PageQuery, FlagSearch), responses((status = 200, body = Page<FlagView>)))]
@@ -47,7 +41,11 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateFlag>,
 ) -> ApiResult<HttpResponse> {
     let flag = flags::create(&state, &org.scope, &body).await?;
-    Ok(versioned(actix_web::http::StatusCode::CREATED, flag))
+    Ok(versioned(
+        actix_web::http::StatusCode::CREATED,
+        flag.version,
+        &flag,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/flags/{key}", tag = "flags", summary = "One flag (ETag for If-Match)", responses((status = 200, body = FlagView)))]
@@ -57,7 +55,7 @@ pub async fn get(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let flag = flags::get(&state, &org.scope, &path.1).await?;
-    Ok(versioned(actix_web::http::StatusCode::OK, flag))
+    Ok(versioned(actix_web::http::StatusCode::OK, flag.version, &flag))
 }
 
 #[utoipa::path(patch, path = "/api/v1/orgs/{org}/flags/{key}", tag = "flags", summary = "Change a flag: the members sent replace the flag's", params(("If-Match" = Option<String>, Header, description = "the ETag read (or `*`), honoured when sent: a stale one is `412`")), request_body = UpdateFlag, responses((status = 200, body = FlagView)))]
@@ -69,7 +67,7 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateFlag>,
 ) -> ApiResult<HttpResponse> {
     let flag = flags::update(&state, &org.scope, &path.1, &body, expected).await?;
-    Ok(versioned(actix_web::http::StatusCode::OK, flag))
+    Ok(versioned(actix_web::http::StatusCode::OK, flag.version, &flag))
 }
 
 #[utoipa::path(delete, path = "/api/v1/orgs/{org}/flags/{key}", tag = "flags", summary = "Delete a flag", responses((status = 204)))]

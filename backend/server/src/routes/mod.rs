@@ -7,7 +7,10 @@
 pub(crate) mod api_keys;
 pub(crate) mod audit;
 pub(crate) mod auth;
+pub(crate) mod controls;
+pub(crate) mod evidence;
 pub(crate) mod flags;
+pub(crate) mod frameworks;
 pub(crate) mod health;
 pub(crate) mod invitations;
 pub(crate) mod me;
@@ -15,6 +18,7 @@ pub(crate) mod members;
 pub mod metrics;
 pub(crate) mod ofrep;
 pub(crate) mod orgs;
+pub(crate) mod policies;
 pub(crate) mod roles;
 pub(crate) mod sso;
 pub(crate) mod status_admin;
@@ -347,6 +351,174 @@ pub fn table() -> Vec<RouteDef> {
             "/api/v1/orgs/{org}/flags/{key}",
             Org(FlagsManage),
             |r| r.to(flags::delete),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/frameworks",
+            Org(ControlsRead),
+            |r| r.to(frameworks::list),
+        ),
+        route(
+            Method::POST,
+            "/api/v1/orgs/{org}/frameworks/import",
+            Org(ControlsWrite),
+            |r| r.to(frameworks::import),
+        ),
+        route(
+            Method::POST,
+            "/api/v1/orgs/{org}/frameworks/starter",
+            Org(ControlsWrite),
+            |r| r.to(frameworks::starter),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/frameworks/{id}",
+            Org(ControlsRead),
+            |r| r.to(frameworks::get),
+        ),
+        route(
+            Method::DELETE,
+            "/api/v1/orgs/{org}/frameworks/{id}",
+            Org(ControlsWrite),
+            |r| r.to(frameworks::delete),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/frameworks/{id}/requirements",
+            Org(ControlsRead),
+            |r| r.to(frameworks::requirements),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/frameworks/{id}/readiness",
+            Org(ControlsRead),
+            |r| r.to(frameworks::readiness),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/controls",
+            Org(ControlsRead),
+            |r| r.to(controls::list),
+        ),
+        route(
+            Method::POST,
+            "/api/v1/orgs/{org}/controls",
+            Org(ControlsWrite),
+            |r| r.to(controls::create),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/controls/{id}",
+            Org(ControlsRead),
+            |r| r.to(controls::get),
+        ),
+        route(
+            Method::PATCH,
+            "/api/v1/orgs/{org}/controls/{id}",
+            Org(ControlsWrite),
+            |r| r.to(controls::update),
+        ),
+        route(
+            Method::DELETE,
+            "/api/v1/orgs/{org}/controls/{id}",
+            Org(ControlsWrite),
+            |r| r.to(controls::delete),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/evidence",
+            Org(EvidenceRead),
+            |r| r.to(evidence::list),
+        ),
+        route(
+            Method::POST,
+            "/api/v1/orgs/{org}/evidence",
+            Org(EvidenceWrite),
+            |r| r.to(evidence::create),
+        ),
+        route(
+            Method::POST,
+            "/api/v1/orgs/{org}/evidence/checks",
+            Org(EvidenceWrite),
+            |r| r.to(evidence::run_check),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/evidence/{id}",
+            Org(EvidenceRead),
+            |r| r.to(evidence::get),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/evidence/{id}/file",
+            Org(EvidenceRead),
+            |r| r.to(evidence::file),
+        ),
+        route(
+            Method::PATCH,
+            "/api/v1/orgs/{org}/evidence/{id}",
+            Org(EvidenceWrite),
+            |r| r.to(evidence::update),
+        ),
+        route(
+            Method::DELETE,
+            "/api/v1/orgs/{org}/evidence/{id}",
+            Org(EvidenceWrite),
+            |r| r.to(evidence::delete),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/policies",
+            Org(PoliciesRead),
+            |r| r.to(policies::list),
+        ),
+        route(
+            Method::POST,
+            "/api/v1/orgs/{org}/policies",
+            Org(PoliciesWrite),
+            |r| r.to(policies::create),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/policies/{id}",
+            Org(PoliciesRead),
+            |r| r.to(policies::get),
+        ),
+        route(
+            Method::PATCH,
+            "/api/v1/orgs/{org}/policies/{id}",
+            Org(PoliciesWrite),
+            |r| r.to(policies::update),
+        ),
+        route(
+            Method::DELETE,
+            "/api/v1/orgs/{org}/policies/{id}",
+            Org(PoliciesWrite),
+            |r| r.to(policies::delete),
+        ),
+        route(
+            Method::POST,
+            "/api/v1/orgs/{org}/policies/{id}/publish",
+            Org(PoliciesWrite),
+            |r| r.to(policies::publish),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/policies/{id}/versions",
+            Org(PoliciesRead),
+            |r| r.to(policies::versions),
+        ),
+        route(
+            Method::POST,
+            "/api/v1/orgs/{org}/policies/{id}/acknowledgments",
+            Org(PoliciesRead),
+            |r| r.to(policies::acknowledge),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/policies/{id}/acknowledgments",
+            Org(PoliciesRead),
+            |r| r.to(policies::acknowledgments),
         ),
         route(Method::GET, "/api/v1/status/components", Operator, |r| {
             r.to(status_admin::list_components)

@@ -181,6 +181,104 @@ async fn status_page_steps(ada: &Browser, chain: &mut Chain<'_>) {
     chain.seen.extend(platform.seen);
 }
 
+/// The compliance program's actions, in the org's chain (ada owns the org).
+async fn compliance_steps(ada: &Browser, chain: &mut Chain<'_>) {
+    async fn id_of(res: Response) -> String {
+        let body: Value = res.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+    let res = ada
+        .send(Method::POST, "/api/v1/orgs/tour/frameworks/starter", None)
+        .await;
+    let imported = chain.one_for(res, 201, "framework.imported").await;
+    let framework = id_of(imported).await;
+    let res = ada
+        .send(
+            Method::POST,
+            "/api/v1/orgs/tour/controls",
+            Some(json!({"title": "MFA", "tags": ["iam"]})),
+        )
+        .await;
+    let control = id_of(chain.one_for(res, 201, "control.created").await).await;
+    let path = format!("/api/v1/orgs/tour/controls/{control}");
+    let res = ada
+        .request(Method::PATCH, &path)
+        .header("if-match", "\"1\"")
+        .json(&json!({"status": "implemented"}))
+        .send()
+        .await
+        .unwrap();
+    chain.one_for(res, 200, "control.updated").await;
+    let note = json!({"title": "Evidence", "url": "https://files.example.com/r.pdf?sig=SECRET", "control_ids": [control]});
+    let res = ada
+        .send(Method::POST, "/api/v1/orgs/tour/evidence", Some(note))
+        .await;
+    assert_eq!(res.status(), 201);
+    let evidence = id_of(res).await;
+    let created = chain.one("evidence.created").await;
+    assert_eq!(
+        created.metadata["after"]["compliance"]["url"], "https://files.example.com/r.pdf",
+        "a link's query (a pre-signed credential) never reaches the trail"
+    );
+    let path_e = format!("/api/v1/orgs/tour/evidence/{evidence}");
+    let res = ada
+        .request(Method::PATCH, &path_e)
+        .header("if-match", "*")
+        .json(&json!({"review_state": "accepted"}))
+        .send()
+        .await
+        .unwrap();
+    chain.one_for(res, 200, "evidence.updated").await;
+    let res = ada.send(Method::DELETE, &path_e, None).await;
+    chain.one_for(res, 204, "evidence.deleted").await;
+    let res = ada.send(Method::DELETE, &path, None).await;
+    chain.one_for(res, 204, "control.deleted").await;
+    let res = ada
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/orgs/tour/frameworks/{framework}"),
+            None,
+        )
+        .await;
+    chain.one_for(res, 204, "framework.deleted").await;
+
+    let res = ada
+        .send(
+            Method::POST,
+            "/api/v1/orgs/tour/policies",
+            Some(json!({"title": "Use", "body": "Be kind."})),
+        )
+        .await;
+    let policy = id_of(chain.one_for(res, 201, "policy.created").await).await;
+    let path_p = format!("/api/v1/orgs/tour/policies/{policy}");
+    let res = ada
+        .request(Method::PATCH, &path_p)
+        .header("if-match", "*")
+        .json(&json!({"body": "Be kinder."}))
+        .send()
+        .await
+        .unwrap();
+    let updated = chain.one("policy.updated").await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        updated.metadata["after"]["compliance"]["body_sha256"].is_string(),
+        "the text is recorded by its hash"
+    );
+    let res = ada.send(Method::POST, &format!("{path_p}/publish"), None).await;
+    chain.one_for(res, 201, "policy.published").await;
+    let ack = format!("{path_p}/acknowledgments");
+    let res = ada.send(Method::POST, &ack, Some(json!({}))).await;
+    chain.one_for(res, 201, "policy.acknowledged").await;
+    let res = ada.send(Method::POST, &ack, Some(json!({}))).await;
+    assert_eq!(res.status(), 201);
+    assert!(
+        chain.appended().await.is_empty(),
+        "acknowledging again records nothing"
+    );
+    let res = ada.send(Method::DELETE, &path_p, None).await;
+    chain.one_for(res, 204, "policy.deleted").await;
+}
+
 #[tokio::test]
 async fn each_audited_action_appends_exactly_one_event() {
     let dns = Dns::start().await;
@@ -284,6 +382,7 @@ async fn each_audited_action_appends_exactly_one_event() {
         .await;
     chain.one_for(res, 204, "flag.deleted").await;
     status_page_steps(&ada, &mut chain).await;
+    compliance_steps(&ada, &mut chain).await;
 
     let res = ada
         .send(

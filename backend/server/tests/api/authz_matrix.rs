@@ -80,10 +80,17 @@ struct World {
     component: Uuid,
     incident: Uuid,
     maintenance: Uuid,
+    /// Acme's compliance items for `…/{frameworks,controls,evidence,policies}/{id}`
+    /// (the evidence a file, the policy published, so it can be acknowledged).
+    framework: Uuid,
+    control: Uuid,
+    evidence: Uuid,
+    policy: Uuid,
 }
 
-/// Creates a status page item as the operator `founder`: its id.
-async fn create_status_item(founder: &Browser, path: &str, body: Value) -> Uuid {
+/// Creates an item (a status page's, or one of acme's) as the operator and
+/// owner `founder`: its id.
+async fn create_item(founder: &Browser, path: &str, body: Value) -> Uuid {
     let res = founder.send(Method::POST, path, Some(body)).await;
     assert_eq!(res.status(), 201, "{path}");
     let item: Value = res.json().await.unwrap();
@@ -182,15 +189,53 @@ async fn world() -> World {
     let (_, key) = create_key(&founder, "acme", &KEY_PERMISSIONS).await;
     let outsider = login(&app, &email_of(Caller::Outsider), PASSWORD).await;
     let (_, foreign_key) = create_key(&outsider, "globex", Permission::ALL).await;
-    let component = create_status_item(&founder, "/api/v1/status/components", json!({"name": "API"})).await;
-    let incident = create_status_item(
+    let component = create_item(&founder, "/api/v1/status/components", json!({"name": "API"})).await;
+    let incident = create_item(
         &founder,
         "/api/v1/status/incidents",
         json!({"name": "Slow", "impact": "minor", "status": "investigating", "message": "Looking"}),
     )
     .await;
-    let maintenance = create_status_item(&founder, "/api/v1/status/maintenances", maintenance_body()).await;
+    let maintenance = create_item(&founder, "/api/v1/status/maintenances", maintenance_body()).await;
+    let framework = create_item(&founder, "/api/v1/orgs/acme/frameworks/starter", json!({})).await;
+    let control = create_item(&founder, "/api/v1/orgs/acme/controls", json!({"title": "MFA"})).await;
+    let upload = reqwest::multipart::Form::new()
+        .text(
+            "metadata",
+            json!({"title": "Report", "control_ids": [control]}).to_string(),
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"checked".to_vec()).file_name("report.txt"),
+        );
+    let res = founder
+        .request(Method::POST, "/api/v1/orgs/acme/evidence")
+        .multipart(upload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let evidence: Value = res.json().await.unwrap();
+    let evidence = evidence["id"].as_str().unwrap().parse().unwrap();
+    let policy = create_item(
+        &founder,
+        "/api/v1/orgs/acme/policies",
+        json!({"title": "Use", "body": "Be kind."}),
+    )
+    .await;
+    let published = founder
+        .send(
+            Method::POST,
+            &format!("/api/v1/orgs/acme/policies/{policy}/publish"),
+            None,
+        )
+        .await;
+    assert_eq!(published.status(), 201);
     World {
+        framework,
+        control,
+        evidence,
+        policy,
         component,
         incident,
         maintenance,
@@ -211,7 +256,15 @@ fn maintenance_body() -> Value {
 
 /// The concrete path and body for a route template in this world.
 fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (String, Option<Value>) {
-    let id = if route.path.starts_with("/api/v1/status/components/") {
+    let id = if route.path.contains("/frameworks/") {
+        w.framework
+    } else if route.path.contains("/controls/") {
+        w.control
+    } else if route.path.contains("/evidence/") {
+        w.evidence
+    } else if route.path.contains("/policies/") {
+        w.policy
+    } else if route.path.starts_with("/api/v1/status/components/") {
         w.component
     } else if route.path.starts_with("/api/v1/status/incidents/") {
         w.incident
@@ -235,6 +288,12 @@ fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (Strin
         .replace("{slug}", "acme")
         .replace("{domain}", "acme.test")
         .replace("{key}", "beta");
+    // An import names its framework; the body is a CSV (see `call`).
+    let path = if route.path.ends_with("/frameworks/import") {
+        format!("{path}?name=Imported")
+    } else {
+        path
+    };
     let body = match (route.method.as_str(), route.path) {
         ("POST", "/api/v1/orgs") => Some(json!({"slug": "newco", "name": "NewCo"})),
         ("PATCH", "/api/v1/orgs/{org}") => Some(json!({"name": "Renamed"})),
@@ -262,6 +321,18 @@ fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (Strin
         ("POST", "/api/v1/orgs/{org}/api-keys/{id}/rotate") => Some(json!({"grace_seconds": 60})),
         ("POST", "/api/v1/orgs/{org}/flags") => Some(json!({"key": "gamma", "enabled": true})),
         ("PATCH", "/api/v1/orgs/{org}/flags/{key}") => Some(json!({"enabled": false})),
+        ("POST", "/api/v1/orgs/{org}/controls") => Some(json!({"title": "Backups"})),
+        ("PATCH", "/api/v1/orgs/{org}/controls/{id}") => Some(json!({"status": "in_progress"})),
+        ("POST", "/api/v1/orgs/{org}/evidence") => {
+            Some(json!({"title": "Link", "url": "https://example.com/x"}))
+        }
+        ("POST", "/api/v1/orgs/{org}/evidence/checks") => Some(json!({"check": "mfa_or_sso"})),
+        ("PATCH", "/api/v1/orgs/{org}/evidence/{id}") => Some(json!({"review_state": "accepted"})),
+        ("POST", "/api/v1/orgs/{org}/policies") => {
+            Some(json!({"title": "Access", "body": "Only if needed."}))
+        }
+        ("PATCH", "/api/v1/orgs/{org}/policies/{id}") => Some(json!({"body": "Be kinder."})),
+        ("POST", "/api/v1/orgs/{org}/policies/{id}/acknowledgments") => Some(json!({})),
         ("POST", "/api/v1/status/components") => Some(json!({"name": "Console"})),
         ("PATCH", "/api/v1/status/components/{id}") => Some(json!({"status": "degraded_performance"})),
         ("POST", "/api/v1/status/incidents") => {
@@ -316,7 +387,11 @@ async fn call(
         Caller::ForeignKey => req = req.bearer_auth(&w.foreign_key),
         _ => {}
     }
-    if let Some(body) = body {
+    if route.path.ends_with("/frameworks/import") {
+        req = req
+            .header("content-type", "text/csv")
+            .body("id,title,description,parent\nX-1,One,,\n");
+    } else if let Some(body) = body {
         req = req.json(&body);
     }
     req.send().await.unwrap().status().as_u16()
@@ -325,7 +400,8 @@ async fn call(
 /// Everything an authorization decision could have changed, in a stable form.
 async fn fingerprint(app: &TestApp) -> String {
     use attest_core::store::entities::{
-        api_keys, flags, invitations, membership_roles, memberships, org_roles, orgs, sessions, sso_domains,
+        api_keys, control_requirements, controls, evidence, flags, frameworks, invitations, membership_roles,
+        memberships, org_roles, orgs, policies, policy_acknowledgments, sessions, sso_domains,
         status_components, status_incident_updates, status_maintenances, users,
     };
     let db = &app.state.db;
@@ -404,8 +480,32 @@ async fn fingerprint(app: &TestApp) -> String {
             .await
             .unwrap(),
     );
+    let compliance = (
+        frameworks::Entity::find()
+            .order_by_asc(frameworks::Column::Id)
+            .all(db)
+            .await
+            .unwrap(),
+        controls::Entity::find()
+            .order_by_asc(controls::Column::Id)
+            .all(db)
+            .await
+            .unwrap(),
+        control_requirements::Entity::find().all(db).await.unwrap().len(),
+        evidence::Entity::find()
+            .order_by_asc(evidence::Column::Id)
+            .all(db)
+            .await
+            .unwrap(),
+        policies::Entity::find()
+            .order_by_asc(policies::Column::Id)
+            .all(db)
+            .await
+            .unwrap(),
+        policy_acknowledgments::Entity::find().all(db).await.unwrap(),
+    );
     format!(
-        "{orgs:?}{members:?}{roles:?}{custom_roles:?}{invitations:?}{revoked:?}{totp:?}{keys:?}{domains:?}{flags:?}{status_page:?}"
+        "{orgs:?}{members:?}{roles:?}{custom_roles:?}{invitations:?}{revoked:?}{totp:?}{keys:?}{domains:?}{flags:?}{status_page:?}{compliance:?}"
     )
 }
 

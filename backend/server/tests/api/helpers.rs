@@ -18,6 +18,9 @@ pub struct TestApp {
     pub db: TestDatabase,
     /// The server's data folder (mail files land in `mail/`), removed with the app.
     pub dir: tempfile::TempDir,
+    /// Dropped with the app, which stops its server: a test that starts many
+    /// (the authorization matrix) does not pile them up.
+    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 impl TestApp {
@@ -116,8 +119,12 @@ pub async fn spawn_app_on(db: TestDatabase, extra: &[(&str, &str)]) -> TestApp {
     let app = Application::build(settings).await.expect("the app builds");
     let port = app.port();
     let state = app.state().clone();
-    tokio::spawn(app.run_until_stopped());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
     TestApp {
+        _stop: stop,
         address: format!("http://127.0.0.1:{port}"),
         state,
         client: reqwest::Client::builder()

@@ -12,6 +12,7 @@ mod audit_coverage;
 mod auth;
 mod authz_matrix;
 mod cli;
+mod compliance;
 mod console;
 mod cors;
 mod credentials_epoch;

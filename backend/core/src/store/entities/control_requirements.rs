@@ -1,0 +1,19 @@
+//! `SeaORM` Entity for `control_requirements` (migration `m20261209_000014_compliance`).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Eq)]
+#[sea_orm(table_name = "control_requirements")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub control_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub requirement_id: Uuid,
+    pub framework_id: Uuid,
+    pub org_id: Uuid,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
