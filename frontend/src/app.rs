@@ -12,6 +12,7 @@ use crate::{
         account::Account,
         api_keys::ApiKeysPage,
         audit::AuditLog,
+        compliance::CompliancePage,
         dashboard::Dashboard,
         home::Home,
         not_found::NotFound,
@@ -46,6 +47,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/orgs/:org/audit") view=AuditLog/>
                     <Route path=path!("/orgs/:org/sso") view=SsoSettingsPage/>
                     <Route path=path!("/orgs/:org/api-keys") view=ApiKeysPage/>
+                    <Route path=path!("/orgs/:org/compliance") view=CompliancePage/>
                 </Routes>
             </Layout>
         </Router>

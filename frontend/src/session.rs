@@ -64,6 +64,17 @@ impl Session {
         self.send_with(method, path, body, None).await
     }
 
+    /// An unsafe call as this session whose answer body is wanted.
+    pub async fn ask<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        self,
+        method: api::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, api::ApiError> {
+        let csrf = self.csrf().unwrap_or_default();
+        api::call(method, path, body, &[("X-CSRF-Token", &csrf)]).await
+    }
+
     /// Replaces a versioned resource only if it is still at `version`, the one
     /// the page showed (`If-Match`): a change someone else made meanwhile is
     /// reported (`412`) rather than overwritten.

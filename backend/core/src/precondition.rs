@@ -10,13 +10,22 @@ pub enum Expected {
     /// `If-Match: *`, or no `If-Match` where the route needs none: whatever is current.
     Any,
     Version(i32),
+    /// No `If-Match` where the update needs one: `428`, once the caller is
+    /// known to be allowed and the resource to exist (so a refused caller
+    /// learns nothing more than `403` or `404`).
+    Missing,
 }
 
 impl Expected {
-    /// `412 precondition_failed` unless `current` is the expected version.
+    /// `412 precondition_failed` unless `current` is the expected version;
+    /// `428 precondition_required` without an expectation.
     pub fn check(self, current: i32, what: &str) -> AppResult<()> {
         match self {
             Expected::Version(v) if v != current => Err(stale(what)),
+            Expected::Missing => Err(AppError::new(
+                ErrorKind::PreconditionRequired,
+                "send If-Match with the ETag you read (or *)",
+            )),
             _ => Ok(()),
         }
     }
@@ -40,5 +49,7 @@ mod tests {
         assert!(Expected::Version(7).check(7, "x").is_ok());
         let err = Expected::Version(6).check(7, "the role").unwrap_err();
         assert_eq!(err.kind, ErrorKind::PreconditionFailed);
+        let err = Expected::Missing.check(7, "the role").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::PreconditionRequired);
     }
 }

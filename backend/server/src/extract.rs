@@ -197,7 +197,8 @@ impl PageQuery {
     }
 }
 
-/// `If-Match` on an update that requires it (`428` without): `*` or the ETag read.
+/// `If-Match` on an update that requires it: `*` or the ETag read; without it
+/// the service answers `428` once the caller may make the change.
 pub struct IfMatch(pub Expected);
 
 /// `If-Match` on a whole-value replacement that needs none but honours one when
@@ -225,17 +226,8 @@ impl FromRequest for IfMatch {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(
-            if_match(req)
-                .unwrap_or_else(|| {
-                    Err(AppError::new(
-                        ErrorKind::PreconditionRequired,
-                        "send If-Match with the ETag you read (or *)",
-                    )
-                    .into())
-                })
-                .map(IfMatch),
-        )
+        // Without one, the service answers `428` after its own checks.
+        std::future::ready(if_match(req).unwrap_or(Ok(Expected::Missing)).map(IfMatch))
     }
 }
 

@@ -29,17 +29,6 @@ pub fn ApiKeysPage() -> impl IntoView {
     }
 }
 
-/// An unsafe call that answers a body, as the signed-in session.
-async fn send<B: serde::Serialize, T: serde::de::DeserializeOwned>(
-    session: Session,
-    method: Method,
-    path: &str,
-    body: Option<&B>,
-) -> Result<T, ApiError> {
-    let csrf = session.csrf().unwrap_or_default();
-    api::call(method, path, body, &[("X-CSRF-Token", &csrf)]).await
-}
-
 #[component]
 fn ApiKeysBody() -> impl IntoView {
     let session = Session::use_context();
@@ -72,7 +61,9 @@ fn ApiKeysBody() -> impl IntoView {
             expires_at: expiry(&expires.get_untracked()),
         };
         async move {
-            let made = send::<_, CreatedApiKey>(session, Method::Post, &path, Some(&body)).await?;
+            let made = session
+                .ask::<_, CreatedApiKey>(Method::Post, &path, Some(&body))
+                .await?;
             name.set(String::new());
             chosen.set(Vec::new());
             expires.set(String::new());
@@ -87,7 +78,9 @@ fn ApiKeysBody() -> impl IntoView {
             let body = RotateApiKey {
                 grace_seconds: ROTATION_GRACE_SECONDS,
             };
-            let made = send::<_, CreatedApiKey>(session, Method::Post, &path, Some(&body)).await?;
+            let made = session
+                .ask::<_, CreatedApiKey>(Method::Post, &path, Some(&body))
+                .await?;
             revealed.set(Some(made));
             keys.refetch();
             Ok::<(), ApiError>(())

@@ -36,6 +36,9 @@ fn DashboardBody() -> impl IntoView {
                                     <a href=format!("/orgs/{}/members", m.org.slug)>"Members"</a> " · "
                                     <a href=format!("/orgs/{}/roles", m.org.slug)>"Roles"</a> " · "
                                     <a href=format!("/orgs/{}/audit", m.org.slug)>"Audit log"</a>
+                                    {m.permissions.contains(&Permission::ControlsRead).then(|| view! {
+                                        " · " <a href=format!("/orgs/{}/compliance", m.org.slug)>"Compliance"</a>
+                                    })}
                                     {m.permissions.contains(&Permission::SsoManage).then(|| view! {
                                         " · " <a href=format!("/orgs/{}/sso", m.org.slug)>"SSO"</a>
                                     })}

@@ -2,6 +2,7 @@ pub mod accept_invitation;
 pub mod account;
 pub mod api_keys;
 pub mod audit;
+pub mod compliance;
 pub mod credentials;
 pub mod dashboard;
 pub mod home;

@@ -247,11 +247,10 @@ pub async fn file(state: &AppState, scope: &OrgScope, id: Uuid) -> AppResult<(Ev
     Ok((file, bytes))
 }
 
-/// Replaces the evidence's control links; every control must be the org's.
-async fn write_links<C: ConnectionTrait>(
+/// `400` unless every one of `control_ids` is a control of the org.
+async fn only_org_controls<C: ConnectionTrait>(
     db: &C,
     scope: &OrgScope,
-    evidence_id: Uuid,
     control_ids: &[Uuid],
 ) -> AppResult<()> {
     super::all_in_org::<controls::Entity, _>(
@@ -262,7 +261,17 @@ async fn write_links<C: ConnectionTrait>(
         controls::Column::OrgId,
         "control_ids",
     )
-    .await?;
+    .await
+}
+
+/// Replaces the evidence's control links; every control must be the org's.
+async fn write_links<C: ConnectionTrait>(
+    db: &C,
+    scope: &OrgScope,
+    evidence_id: Uuid,
+    control_ids: &[Uuid],
+) -> AppResult<()> {
+    only_org_controls(db, scope, control_ids).await?;
     evidence_controls::Entity::delete_many()
         .filter(evidence_controls::Column::EvidenceId.eq(evidence_id))
         .exec(db)
@@ -340,6 +349,8 @@ pub async fn create(
         (file, upload.bytes)
     });
     if let Some((file, bytes)) = &file {
+        // Refused links store nothing; checked again in the transaction.
+        only_org_controls(&state.db, scope, &control_ids).await?;
         // Stored before the row that names it: a committed row always has its bytes.
         state
             .blobs

@@ -9,7 +9,7 @@ use attest_shared::{
 use serde::Deserialize;
 
 use crate::{
-    extract::{versioned, ApiJson, IfMatchWhenSent, PageQuery},
+    extract::{versioned, ApiJson, IfMatch, PageQuery},
     middleware::caller::InOrg,
     problem::ApiResult,
 };
@@ -58,12 +58,12 @@ pub async fn get(
     Ok(versioned(actix_web::http::StatusCode::OK, flag.version, &flag))
 }
 
-#[utoipa::path(patch, path = "/api/v1/orgs/{org}/flags/{key}", tag = "flags", summary = "Change a flag: the members sent replace the flag's", params(("If-Match" = Option<String>, Header, description = "the ETag read (or `*`), honoured when sent: a stale one is `412`")), request_body = UpdateFlag, responses((status = 200, body = FlagView)))]
+#[utoipa::path(patch, path = "/api/v1/orgs/{org}/flags/{key}", tag = "flags", summary = "Change a flag: the members sent replace the flag's", params(("If-Match" = String, Header, description = "the ETag read (or `*`): `428` without, `412` when stale")), request_body = UpdateFlag, responses((status = 200, body = FlagView)))]
 pub async fn update(
     org: InOrg,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    IfMatchWhenSent(expected): IfMatchWhenSent,
+    IfMatch(expected): IfMatch,
     ApiJson(body): ApiJson<UpdateFlag>,
 ) -> ApiResult<HttpResponse> {
     let flag = flags::update(&state, &org.scope, &path.1, &body, expected).await?;

@@ -348,12 +348,12 @@ async fn each_audited_action_appends_exactly_one_event() {
         .await;
     chain.one_for(res, 201, "flag.created").await;
     let res = ada
-        .send(
-            Method::PATCH,
-            "/api/v1/orgs/tour/flags/beta",
-            Some(json!({"enabled": true})),
-        )
-        .await;
+        .request(Method::PATCH, "/api/v1/orgs/tour/flags/beta")
+        .header("if-match", "*")
+        .json(&json!({"enabled": true}))
+        .send()
+        .await
+        .unwrap();
     let toggled = chain.one("flag.toggled").await;
     assert_eq!(res.status(), 200);
     assert_eq!(
@@ -364,12 +364,12 @@ async fn each_audited_action_appends_exactly_one_event() {
         (json!(false), json!(true))
     );
     let res = ada
-        .send(
-            Method::PATCH,
-            "/api/v1/orgs/tour/flags/beta",
-            Some(json!({"description": "the beta programme"})),
-        )
-        .await;
+        .request(Method::PATCH, "/api/v1/orgs/tour/flags/beta")
+        .header("if-match", "*")
+        .json(&json!({"description": "the beta programme"}))
+        .send()
+        .await
+        .unwrap();
     let updated = chain.one("flag.updated").await;
     assert_eq!(res.status(), 200);
     assert_eq!(updated.metadata["before"]["flag"]["description"], "");

@@ -28,6 +28,17 @@ async fn create_checkout(w: &Acme) -> reqwest::Response {
     res
 }
 
+/// A PATCH of the flag as `browser`, whatever its version (`If-Match: *`).
+async fn patch(browser: &crate::auth::Browser, body: Value) -> reqwest::Response {
+    browser
+        .request(Method::PATCH, CHECKOUT)
+        .header("if-match", "*")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn flags_are_created_read_changed_and_deleted() {
     let w = acme().await;
@@ -83,10 +94,12 @@ async fn flags_are_created_read_changed_and_deleted() {
     assert_eq!(found["items"].as_array().unwrap().len(), 1);
     assert_eq!(found["items"][0]["key"], "new-checkout");
 
-    let res = w
+    let unconditional = w
         .ada
         .send(Method::PATCH, CHECKOUT, Some(json!({"enabled": false})))
         .await;
+    assert_problem(unconditional, 428, "precondition_required").await;
+    let res = patch(&w.ada, json!({"enabled": false})).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["etag"], "\"2\"");
     let read: Value = w.ada.get(CHECKOUT).await.json().await.unwrap();
@@ -140,12 +153,7 @@ async fn invalid_definitions_are_refused_field_by_field_and_change_nothing() {
 
     create_checkout(&w).await;
     let unknown = json!({"rules": [{"conditions": [], "variant": "maybe"}]});
-    let problem = assert_problem(
-        w.ada.send(Method::PATCH, CHECKOUT, Some(unknown)).await,
-        400,
-        "validation_failed",
-    )
-    .await;
+    let problem = assert_problem(patch(&w.ada, unknown).await, 400, "validation_failed").await;
     assert_eq!(problem["errors"][0]["field"], "rules[0].variant");
     let read: Value = w.ada.get(CHECKOUT).await.json().await.unwrap();
     assert_eq!(
@@ -245,8 +253,12 @@ async fn a_change_through_one_instance_is_served_by_the_other_at_once() {
     for (enabled, value, reason) in [(false, false, "DISABLED"), (true, true, "STATIC")] {
         let res = w
             .ada
-            .send(Method::PATCH, CHECKOUT, Some(json!({"enabled": enabled})))
-            .await;
+            .request(Method::PATCH, CHECKOUT)
+            .header("if-match", "*")
+            .json(&json!({"enabled": enabled}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
         let (status, answer) = evaluate(&second, &key, "new-checkout", json!({})).await;
         assert_eq!(

@@ -192,12 +192,12 @@ async fn bulk_answers_every_flag_and_304_while_nothing_changed() {
 
     let res = w
         .ada
-        .send(
-            Method::PATCH,
-            "/api/v1/orgs/acme/flags/theme",
-            Some(json!({"enabled": false})),
-        )
-        .await;
+        .request(Method::PATCH, "/api/v1/orgs/acme/flags/theme")
+        .header("if-match", "*")
+        .json(&json!({"enabled": false}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let changed = bulk(
         &w.app,

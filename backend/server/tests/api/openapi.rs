@@ -152,7 +152,15 @@ async fn optimistic_locking_is_documented_per_route() {
         let answers = |status: &str| operation["responses"].get(status).is_some();
         (param, answers("412"), answers("428"))
     };
-    assert_eq!(if_match("patch", "/api/v1/orgs/{org}"), (Some(true), true, true));
+    for path in [
+        "/api/v1/orgs/{org}",
+        "/api/v1/orgs/{org}/flags/{key}",
+        "/api/v1/orgs/{org}/controls/{id}",
+        "/api/v1/orgs/{org}/evidence/{id}",
+        "/api/v1/orgs/{org}/policies/{id}",
+    ] {
+        assert_eq!(if_match("patch", path), (Some(true), true, true), "{path}");
+    }
     for (method, path) in [
         ("put", "/api/v1/orgs/{org}/sso"),
         ("put", "/api/v1/orgs/{org}/roles/{name}"),
