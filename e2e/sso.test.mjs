@@ -83,6 +83,8 @@ test("an org admin sees the SSO settings, tests the connection and sees SSO memb
   await signInThroughPage(page, server.base, "ada@example.com", PASSWORD);
   await page.click("a:has-text('SSO')");
   await page.waitForSelector("[data-testid=sso-form]");
+  // The settings arrive after the form: wait for them rather than race them.
+  await page.waitForFunction(() => document.querySelector("[data-testid=redirect-uri]")?.textContent !== "");
   assert.equal(await page.textContent("[data-testid=redirect-uri]"), `${server.base}/auth/sso/callback`);
   await page.waitForFunction(() => document.querySelector("#sso-issuer")?.value !== "");
   assert.equal(await page.inputValue("#sso-issuer"), idp.issuer);
