@@ -190,22 +190,22 @@ pub fn health(
 }
 
 /// What the views of `rows` need besides the rows: tags, mappings, evidence validity.
-struct Related {
+struct Linked {
     tags: HashMap<Uuid, Vec<String>>,
     requirements: HashMap<Uuid, Vec<Uuid>>,
     validity: HashMap<Uuid, Vec<Option<DateTime<Utc>>>>,
 }
 
-impl Related {
-    async fn of<C: ConnectionTrait>(db: &C, rows: &[controls::Model]) -> AppResult<Related> {
+impl Linked {
+    async fn of<C: ConnectionTrait>(db: &C, rows: &[controls::Model]) -> AppResult<Linked> {
         let ids: Vec<Uuid> = rows.iter().map(|c| c.id).collect();
-        let mut related = Related {
+        let mut linked = Linked {
             tags: HashMap::new(),
             requirements: HashMap::new(),
             validity: HashMap::new(),
         };
         if ids.is_empty() {
-            return Ok(related);
+            return Ok(linked);
         }
         let tags: Vec<(Uuid, String)> = control_tags::Entity::find()
             .select_only()
@@ -215,7 +215,7 @@ impl Related {
             .all(db)
             .await?;
         for (control, tag) in tags {
-            related.tags.entry(control).or_default().push(tag);
+            linked.tags.entry(control).or_default().push(tag);
         }
         let mappings: Vec<(Uuid, Uuid)> = control_requirements::Entity::find()
             .select_only()
@@ -228,7 +228,7 @@ impl Related {
             .all(db)
             .await?;
         for (control, requirement) in mappings {
-            related.requirements.entry(control).or_default().push(requirement);
+            linked.requirements.entry(control).or_default().push(requirement);
         }
         let validity: Vec<(Uuid, Option<DateTimeWithTimeZone>)> = evidence_controls::Entity::find()
             .select_only()
@@ -240,13 +240,13 @@ impl Related {
             .all(db)
             .await?;
         for (control, until) in validity {
-            related
+            linked
                 .validity
                 .entry(control)
                 .or_default()
                 .push(until.map(|u| u.to_utc()));
         }
-        Ok(related)
+        Ok(linked)
     }
 
     fn view(&mut self, row: controls::Model, now: DateTime<Utc>) -> AppResult<ControlView> {
@@ -276,7 +276,7 @@ impl Related {
 }
 
 async fn view_of<C: ConnectionTrait>(db: &C, row: controls::Model) -> AppResult<ControlView> {
-    Related::of(db, std::slice::from_ref(&row))
+    Linked::of(db, std::slice::from_ref(&row))
         .await?
         .view(row, Utc::now())
 }
@@ -336,9 +336,9 @@ pub async fn list(
     let rows = page
         .load(&state.db, query.cursor_by(controls::Column::Id), |c| c.id)
         .await?;
-    let mut related = Related::of(&state.db, &rows.items).await?;
+    let mut linked = Linked::of(&state.db, &rows.items).await?;
     let now = Utc::now();
-    super::views(rows, |row| related.view(row, now))
+    super::views(rows, |row| linked.view(row, now))
 }
 
 pub(super) async fn row<C: ConnectionTrait>(
