@@ -32,7 +32,7 @@ use crate::{
     },
     tenancy::members::is_live_member,
     validate::{finish, optional_text, problem, text},
-    AppError, AppResult, AppState,
+    AppResult, AppState,
 };
 
 const THE_CONTROL: &str = "the control";
@@ -346,11 +346,8 @@ pub(super) async fn row<C: ConnectionTrait>(
     scope: &OrgScope,
     id: Uuid,
 ) -> AppResult<controls::Model> {
-    controls::Entity::find_by_id(id)
-        .filter(controls::Column::OrgId.eq(scope.org_id()))
-        .one(db)
-        .await?
-        .ok_or_else(AppError::not_found)
+    super::one_in_org::<controls::Entity, _>(db, scope, id, controls::Column::Id, controls::Column::OrgId)
+        .await
 }
 
 pub async fn get(state: &AppState, scope: &OrgScope, id: Uuid) -> AppResult<ControlView> {
@@ -518,7 +515,19 @@ pub async fn update(
                 .with(super::change(before.facts(), after.facts())),
         )
         .await?;
-    let view = view_of(&txn, row(&txn, scope, id).await?).await?;
+    let updated = controls::Model {
+        title: after.title,
+        description: after.description,
+        status: after.status.as_str().to_owned(),
+        justification: after.justification,
+        owner_id: after.owner_id,
+        review_every_days: after.review_every_days,
+        next_review_at: after.next_review_at.map(|t| t.fixed_offset()),
+        version,
+        updated_at: now,
+        ..current
+    };
+    let view = view_of(&txn, updated).await?;
     txn.commit().await?;
     Ok(view)
 }

@@ -225,11 +225,8 @@ pub async fn list(
 }
 
 async fn row<C: ConnectionTrait>(db: &C, scope: &OrgScope, id: Uuid) -> AppResult<evidence::Model> {
-    evidence::Entity::find_by_id(id)
-        .filter(evidence::Column::OrgId.eq(scope.org_id()))
-        .one(db)
-        .await?
-        .ok_or_else(AppError::not_found)
+    super::one_in_org::<evidence::Entity, _>(db, scope, id, evidence::Column::Id, evidence::Column::OrgId)
+        .await
 }
 
 pub async fn get(state: &AppState, scope: &OrgScope, id: Uuid) -> AppResult<EvidenceView> {

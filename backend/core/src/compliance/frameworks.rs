@@ -189,11 +189,14 @@ pub(super) async fn row<C: ConnectionTrait>(
     scope: &OrgScope,
     id: Uuid,
 ) -> AppResult<frameworks::Model> {
-    frameworks::Entity::find_by_id(id)
-        .filter(frameworks::Column::OrgId.eq(scope.org_id()))
-        .one(db)
-        .await?
-        .ok_or_else(AppError::not_found)
+    super::one_in_org::<frameworks::Entity, _>(
+        db,
+        scope,
+        id,
+        frameworks::Column::Id,
+        frameworks::Column::OrgId,
+    )
+    .await
 }
 
 pub async fn get(state: &AppState, scope: &OrgScope, id: Uuid) -> AppResult<FrameworkView> {

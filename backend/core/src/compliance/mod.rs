@@ -20,13 +20,9 @@ use uuid::Uuid;
 use crate::{
     audit::{ComplianceFacts, Facts, Metadata},
     authz::OrgScope,
+    store::decode_name as stored,
     AppError, AppResult,
 };
-
-/// A stored enum name back to its value.
-fn stored<T>(text: &str, parse: fn(&str) -> Option<T>) -> AppResult<T> {
-    parse(text).ok_or_else(|| AppError::internal(format!("unknown stored compliance value {text:?}")))
-}
 
 fn facts(compliance: ComplianceFacts) -> Facts {
     Facts {
@@ -53,6 +49,27 @@ fn deleted(before: ComplianceFacts) -> Metadata {
         before: Some(facts(before)),
         ..Metadata::default()
     }
+}
+
+/// The row `id` of `E` (its `id` and `org_id` columns) if it is the scope's
+/// org's; `404` for any other org's, as if it did not exist.
+async fn one_in_org<E, C>(
+    db: &C,
+    scope: &OrgScope,
+    id: Uuid,
+    id_column: E::Column,
+    org_id: E::Column,
+) -> AppResult<E::Model>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    E::find()
+        .filter(id_column.eq(id))
+        .filter(org_id.eq(scope.org_id()))
+        .one(db)
+        .await?
+        .ok_or_else(AppError::not_found)
 }
 
 /// Which of `ids` are rows of the scope's org in `E` (its `id` and `org_id`

@@ -94,11 +94,8 @@ pub async fn list(state: &AppState, scope: &OrgScope, page: &PageRequest) -> App
 }
 
 async fn row<C: ConnectionTrait>(db: &C, scope: &OrgScope, id: Uuid) -> AppResult<policies::Model> {
-    policies::Entity::find_by_id(id)
-        .filter(policies::Column::OrgId.eq(scope.org_id()))
-        .one(db)
-        .await?
-        .ok_or_else(AppError::not_found)
+    super::one_in_org::<policies::Entity, _>(db, scope, id, policies::Column::Id, policies::Column::OrgId)
+        .await
 }
 
 pub async fn get(state: &AppState, scope: &OrgScope, id: Uuid) -> AppResult<PolicyView> {

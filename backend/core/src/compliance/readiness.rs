@@ -71,9 +71,10 @@ pub async fn of_framework(
     for (requirement, control) in mappings {
         mapped.entry(requirement).or_default().push(control);
     }
+    let total = requirements.len() as u64;
     let mut items = Vec::with_capacity(if detail { requirements.len() } else { 0 });
     let mut covered = 0;
-    for (id, reference, title) in requirements.iter().cloned() {
+    for (id, reference, title) in requirements {
         let mut control_ids = mapped.remove(&id).unwrap_or_default();
         let is_covered = control_ids.iter().any(|c| covering.contains(c));
         covered += u64::from(is_covered);
@@ -88,7 +89,6 @@ pub async fn of_framework(
             });
         }
     }
-    let total = requirements.len() as u64;
     Ok(Readiness {
         framework_id: framework.id,
         requirements: total,

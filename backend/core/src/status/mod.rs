@@ -27,7 +27,10 @@ use crate::{
 };
 
 // The page's fields are checked like every other form's.
-use crate::validate::{finish, optional_text, text};
+use crate::{
+    store::decode_name as parse,
+    validate::{finish, optional_text, text},
+};
 
 /// Moves the page's version, in the transaction of a change: every instance
 /// then rebuilds its rendering on its next check (see [`published`]).
@@ -88,9 +91,4 @@ fn to_json<T: Serialize>(value: &T) -> AppResult<String> {
 
 fn from_json<T: DeserializeOwned>(text: &str) -> AppResult<T> {
     serde_json::from_str(text).map_err(AppError::internal)
-}
-
-/// A stored enum name back to its value.
-fn parse<T>(text: &str, parse: fn(&str) -> Option<T>) -> AppResult<T> {
-    parse(text).ok_or_else(|| AppError::internal(format!("unknown stored status page value {text:?}")))
 }

@@ -12,6 +12,11 @@ pub mod write;
 
 pub use connect::{connect, Backend, StoreConfig};
 
+/// A stored enum name back to its value: a name no variant has is a corrupt row.
+pub fn decode_name<T>(text: &str, parse: fn(&str) -> Option<T>) -> crate::AppResult<T> {
+    parse(text).ok_or_else(|| crate::AppError::internal(format!("unknown stored name {text:?}")))
+}
+
 /// Pool occupancy for metrics: (open connections, idle connections, limit).
 pub fn pool_stats(db: &sea_orm::DatabaseConnection) -> (u32, u32, u32) {
     fn of<DB: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<DB>) -> (u32, u32, u32) {

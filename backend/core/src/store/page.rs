@@ -6,14 +6,14 @@
 //! others out of the walk. The cursor is that key, serialized and
 //! base64url-encoded: opaque to clients.
 
-use attest_shared::{api::Page, error::FieldError};
+use attest_shared::api::Page;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use sea_orm::{
     sea_query::IntoValueTuple, ConnectionTrait, Cursor, EntityTrait, Select, SelectModel, SelectorTrait,
 };
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::{AppError, AppResult};
+use crate::{validate::invalid, AppResult};
 
 /// CONTRACT.md: `?limit=` defaults to 50 and may be at most 200.
 pub const DEFAULT_LIMIT: u64 = 50;
@@ -50,7 +50,7 @@ impl PageRequest {
             .ok()
             .and_then(|json| serde_json::from_slice(&json).ok())
             .map(Some)
-            .ok_or_else(|| invalid("cursor", "is not a cursor this list gave out".into()))
+            .ok_or_else(|| invalid("cursor", "is not a cursor this list gave out"))
     }
 
     /// How many rows to fetch: one more than the page, to learn whether another follows.
@@ -106,13 +106,6 @@ fn encode<K: Serialize>(key: &K) -> String {
     // A key is a plain value (a string, a number, a tuple of them): it serializes.
     let json = serde_json::to_vec(key).unwrap_or_default();
     URL_SAFE_NO_PAD.encode(json)
-}
-
-fn invalid(field: &str, message: String) -> AppError {
-    AppError::validation(vec![FieldError {
-        field: field.into(),
-        message,
-    }])
 }
 
 #[cfg(test)]

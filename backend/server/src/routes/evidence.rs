@@ -14,6 +14,7 @@ use attest_core::{
         checks,
         evidence::{self, Upload},
     },
+    validate::invalid,
     AppError, AppState, ErrorKind,
 };
 use attest_shared::{
@@ -83,10 +84,10 @@ async fn read_upload(
             Some("metadata") => (json_limit, "metadata"),
             Some("file") => (upload_limit, "file"),
             other => {
-                return Err(AppError::validation(vec![attest_shared::error::FieldError {
-                    field: other.unwrap_or_default().to_owned(),
-                    message: "an upload has the parts `metadata` and `file` only".into(),
-                }])
+                return Err(invalid(
+                    other.unwrap_or_default(),
+                    "an upload has the parts `metadata` and `file` only",
+                )
                 .into())
             }
         };
@@ -116,7 +117,7 @@ async fn read_upload(
             "the upload needs its `metadata` part (JSON)",
         )
         .into()),
-        (_, None) => Err(attest_core::validate::invalid("file", "the upload needs its `file` part").into()),
+        (_, None) => Err(invalid("file", "the upload needs its `file` part").into()),
     }
 }
 
