@@ -7,6 +7,7 @@
 pub mod actor;
 pub mod audit;
 pub mod authz;
+pub mod backup;
 pub mod clock;
 pub mod compliance;
 pub mod config;

@@ -135,6 +135,16 @@ impl Application {
 /// passes its metrics, to count each statement.
 pub async fn open_state(settings: &Settings, metrics: Option<&Metrics>) -> anyhow::Result<AppState> {
     let key: Secret<Vec<u8>> = secret_key::resolve(&settings.secret_key)?;
+    open_state_with_key(settings, &key, metrics).await
+}
+
+/// [`open_state`] with the server key given (a restore runs under the key of
+/// the snapshot it restores).
+pub async fn open_state_with_key(
+    settings: &Settings,
+    key: &Secret<Vec<u8>>,
+    metrics: Option<&Metrics>,
+) -> anyhow::Result<AppState> {
     let mut db = store::connect(&StoreConfig::new(settings.database_url.expose().clone()))
         .await
         .context("cannot open the database")?;

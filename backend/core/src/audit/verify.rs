@@ -63,6 +63,25 @@ impl Verification {
 /// the lowest of: an event that does not check out, a forged checkpoint, or the
 /// first missing event when the chain ends before a checkpoint or its head.
 pub async fn verify(db: &DatabaseConnection, key: &VerifyingKey, org_id: Uuid) -> AppResult<Verification> {
+    verify_pages(db, key, org_id, Pages::open(db, org_id)).await
+}
+
+/// [`verify`] as `db` sees the chain, inside a transaction say (a restore
+/// checks what it wrote before committing), reading the events as models.
+pub async fn verify_as_seen_by<C: ConnectionTrait>(
+    db: &C,
+    key: &VerifyingKey,
+    org_id: Uuid,
+) -> AppResult<Verification> {
+    verify_pages(db, key, org_id, Pages::Models { db, org_id, after: 0 }).await
+}
+
+async fn verify_pages<C: ConnectionTrait>(
+    db: &C,
+    key: &VerifyingKey,
+    org_id: Uuid,
+    pages: Pages<'_, C>,
+) -> AppResult<Verification> {
     let checkpoints = checkpoint::load(db, key, org_id).await?;
     let forged = checkpoints.iter().find(|c| !c.authentic).map(|c| c.seq);
     let anchors: BTreeMap<i64, String> = checkpoints
@@ -76,7 +95,7 @@ pub async fn verify(db: &DatabaseConnection, key: &VerifyingKey, org_id: Uuid) -
         .one(db)
         .await?
         .map_or(0, |h| h.seq);
-    let walked = walk(db, org_id, &anchors).await?;
+    let walked = walk(db, org_id, pages, &anchors).await?;
     let mut first_bad = forged;
     let mut note = |seq: i64| first_bad = Some(first_bad.map_or(seq, |bad| bad.min(seq)));
     match &walked {
@@ -113,9 +132,10 @@ pub async fn verify_all(state: &AppState, slug: Option<&str>) -> AppResult<Vec<(
 
 /// Walks the stored events in `seq` order, checking each one's links; their
 /// hashes are recomputed ahead, on every core (see [`checking`]).
-async fn walk(
-    db: &DatabaseConnection,
+async fn walk<C: ConnectionTrait>(
+    db: &C,
     org_id: Uuid,
+    mut pages: Pages<'_, C>,
     anchors: &BTreeMap<i64, String>,
 ) -> AppResult<Verification> {
     let mut walk = Walk {
@@ -123,7 +143,6 @@ async fn walk(
         last: None,
         events: 0,
     };
-    let mut pages = Pages::open(db, org_id);
     while let Some(page) = pages.next().await? {
         for mut event in page {
             if event.hash_ok.is_none() {
@@ -139,19 +158,15 @@ async fn walk(
 }
 
 /// Where the walk's events come from.
-enum Pages<'a> {
+enum Pages<'a, C> {
     /// Copied out of the database by a reader of its own, and checked ahead.
     Copied(checking::Batches),
     /// Read as models, a page at a time: an in-memory SQLite database, which
     /// no second connection can open (and which holds little).
-    Models {
-        db: &'a DatabaseConnection,
-        org_id: Uuid,
-        after: i64,
-    },
+    Models { db: &'a C, org_id: Uuid, after: i64 },
 }
 
-impl<'a> Pages<'a> {
+impl<'a> Pages<'a, DatabaseConnection> {
     fn open(db: &'a DatabaseConnection, org_id: Uuid) -> Self {
         if db.get_database_backend() == DbBackend::Postgres {
             let pool = db.get_postgres_connection_pool().clone();
@@ -162,7 +177,9 @@ impl<'a> Pages<'a> {
             None => Pages::Models { db, org_id, after: 0 },
         }
     }
+}
 
+impl<C: ConnectionTrait> Pages<'_, C> {
     async fn next(&mut self) -> AppResult<Option<Vec<Checked>>> {
         match self {
             Pages::Copied(batches) => match batches.recv_async().await {

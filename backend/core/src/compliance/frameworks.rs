@@ -6,7 +6,7 @@ use attest_shared::{
     compliance::{FrameworkSource, FrameworkView, RequirementView},
     permissions::Permission,
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _};
+use sea_orm::{ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _};
 use uuid::Uuid;
 
 use super::catalog::{self, Catalog};
@@ -137,29 +137,28 @@ async fn store(
         .iter()
         .map(|e| (e.reference.as_str(), Uuid::now_v7()))
         .collect();
-    let rows: Vec<requirements::ActiveModel> = catalog
+    let rows: Vec<requirements::Model> = catalog
         .entries
         .iter()
         .zip(0..)
-        .map(|(entry, position)| requirements::ActiveModel {
-            id: Set(ids[entry.reference.as_str()]),
-            org_id: Set(scope.org_id()),
-            framework_id: Set(framework.id),
-            reference: Set(entry.reference.clone()),
-            title: Set(entry.title.clone()),
-            description: Set(entry.description.clone()),
-            parent_id: Set(entry.parent.as_deref().map(|p| ids[p])),
-            position: Set(position),
+        .map(|(entry, position)| requirements::Model {
+            id: ids[entry.reference.as_str()],
+            org_id: scope.org_id(),
+            framework_id: framework.id,
+            reference: entry.reference.clone(),
+            title: entry.title.clone(),
+            description: entry.description.clone(),
+            parent_id: entry.parent.as_deref().map(|p| ids[p]),
+            position,
         })
         .collect();
     let txn = state.begin().await?;
     frameworks::Entity::insert(frameworks::ActiveModel::from(framework.clone()))
         .exec_without_returning(&txn)
         .await?;
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let batch: Vec<_> = rows.by_ref().take(INSERT_BATCH).collect();
-        requirements::Entity::insert_many(batch)
+    // A catalog may name a parent after its child; a batch may not.
+    for batch in parents_first(rows, |r| r.id, |r| r.parent_id).chunks(INSERT_BATCH) {
+        requirements::Entity::insert_many(batch.iter().cloned().map(requirements::ActiveModel::from))
             .exec_without_returning(&txn)
             .await?;
     }
@@ -204,6 +203,39 @@ pub async fn get(state: &AppState, scope: &OrgScope, id: Uuid) -> AppResult<Fram
     view(row(&state.db, scope, id).await?)
 }
 
+/// `rows` reordered so that each comes after its parent, otherwise in their
+/// own order: what inserting a tree in batches needs. A parent that is not
+/// among `rows` counts as placed; rows caught in a cycle keep their order at
+/// the end (the database then refuses them).
+pub fn parents_first<T>(
+    rows: Vec<T>,
+    id: impl Fn(&T) -> Uuid,
+    parent: impl Fn(&T) -> Option<Uuid>,
+) -> Vec<T> {
+    let present: std::collections::HashSet<Uuid> = rows.iter().map(&id).collect();
+    let mut placed = std::collections::HashSet::with_capacity(rows.len());
+    let mut ordered = Vec::with_capacity(rows.len());
+    let mut pending = rows;
+    while !pending.is_empty() {
+        let before = ordered.len();
+        let mut waiting = Vec::new();
+        for row in pending {
+            if parent(&row).is_none_or(|p| placed.contains(&p) || !present.contains(&p)) {
+                placed.insert(id(&row));
+                ordered.push(row);
+            } else {
+                waiting.push(row);
+            }
+        }
+        if ordered.len() == before {
+            ordered.extend(waiting);
+            break;
+        }
+        pending = waiting;
+    }
+    ordered
+}
+
 /// The framework's requirements in catalog order (parents before their children).
 pub async fn requirements(
     state: &AppState,
@@ -238,4 +270,39 @@ pub async fn delete(state: &AppState, scope: &OrgScope, id: Uuid) -> AppResult<(
         .await?;
     txn.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parents_come_before_their_children_and_the_rest_keeps_its_order() {
+        let ids: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+        // 0 is a child of 3, 3 a child of 4, 1 and 2 are roots; 4's parent is not among the rows.
+        let outside = Uuid::now_v7();
+        let rows = vec![
+            (ids[0], Some(ids[3])),
+            (ids[1], None),
+            (ids[2], None),
+            (ids[3], Some(ids[4])),
+            (ids[4], Some(outside)),
+        ];
+        let ordered: Vec<Uuid> = parents_first(rows, |r| r.0, |r| r.1)
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
+        assert_eq!(ordered, vec![ids[1], ids[2], ids[4], ids[3], ids[0]]);
+    }
+
+    #[test]
+    fn a_cycle_is_kept_at_the_end_instead_of_looping() {
+        let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let rows = vec![(a, Some(b)), (b, Some(a)), (c, None)];
+        let ordered: Vec<Uuid> = parents_first(rows, |r| r.0, |r| r.1)
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
+        assert_eq!(ordered, vec![c, a, b]);
+    }
 }

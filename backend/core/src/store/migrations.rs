@@ -42,6 +42,14 @@ pub async fn status(db: &DatabaseConnection) -> Result<Vec<MigrationState>, DbEr
         .collect())
 }
 
+/// The names of every migration this build knows, oldest first.
+pub fn known() -> Vec<String> {
+    Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect()
+}
+
 /// How many known migrations are not yet applied.
 pub async fn pending_count(db: &DatabaseConnection) -> Result<usize, DbErr> {
     Ok(Migrator::get_pending_migrations(db).await?.len())

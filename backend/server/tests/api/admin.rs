@@ -1,33 +1,14 @@
 //! `attest admin create --email E --password-stdin`.
 
-use std::{io::Write as _, process::Stdio};
-
 use crate::{
     auth::PASSWORD,
-    helpers::{attest_command, base_env, spawn_app_on, TestDatabase},
+    helpers::{attest_command, base_env, run_with_stdin, spawn_app_on, TestDatabase},
 };
 
 fn create(db: &TestDatabase, dir: &std::path::Path, email: &str, password: &str) -> (bool, String) {
-    let mut child = attest_command(dir, &base_env(&db.url, dir))
-        .args(["admin", "create", "--email", email, "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    let mut command = attest_command(dir, &base_env(&db.url, dir));
+    command.args(["admin", "create", "--email", email, "--password-stdin"]);
+    run_with_stdin(command, &format!("{password}\n"))
 }
 
 #[tokio::test]

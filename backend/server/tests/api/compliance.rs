@@ -22,7 +22,7 @@ const OSCAL: &str = r#"{"catalog": {"uuid": "2f1c7a4e-3b8d-4c5e-9f60-7a1b2c3d4e5
        "controls": [{"id": "ac-1.1", "title": "Yearly Review"}]},
       {"id": "ac-2", "title": "Account Management"}]}]}}"#;
 
-async fn json_of(res: reqwest::Response, status: u16) -> Value {
+pub async fn json_of(res: reqwest::Response, status: u16) -> Value {
     let got = res.status();
     let body: Value = res.json().await.unwrap();
     assert_eq!(got, status, "{body}");
@@ -42,7 +42,7 @@ async fn import(ada: &Browser, query: &str, content_type: &str, body: &str) -> r
     .unwrap()
 }
 
-async fn starter(ada: &Browser) -> Value {
+pub async fn starter(ada: &Browser) -> Value {
     json_of(
         ada.send(Method::POST, "/api/v1/orgs/acme/frameworks/starter", None)
             .await,
@@ -51,7 +51,7 @@ async fn starter(ada: &Browser) -> Value {
     .await
 }
 
-async fn requirements(ada: &Browser, framework: &Value) -> Vec<Value> {
+pub async fn requirements(ada: &Browser, framework: &Value) -> Vec<Value> {
     let page = json_of(
         ada.get(&format!(
             "/api/v1/orgs/acme/frameworks/{}/requirements?limit=200",
@@ -64,7 +64,7 @@ async fn requirements(ada: &Browser, framework: &Value) -> Vec<Value> {
     page["items"].as_array().unwrap().clone()
 }
 
-async fn create_control(ada: &Browser, body: Value) -> Value {
+pub async fn create_control(ada: &Browser, body: Value) -> Value {
     json_of(
         ada.send(Method::POST, "/api/v1/orgs/acme/controls", Some(body))
             .await,
@@ -93,7 +93,7 @@ async fn readiness(ada: &Browser, framework: &Value) -> Value {
     .await
 }
 
-fn upload(metadata: Value, name: &str, bytes: Vec<u8>) -> reqwest::multipart::Form {
+pub fn upload(metadata: Value, name: &str, bytes: Vec<u8>) -> reqwest::multipart::Form {
     reqwest::multipart::Form::new()
         .part(
             "metadata",

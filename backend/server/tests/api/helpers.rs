@@ -172,30 +172,37 @@ impl TestDatabase {
     /// A fresh database on the server named by `ATTEST_TEST_DATABASE_URL`, or a new
     /// SQLite file.
     pub async fn create() -> TestDatabase {
-        match postgres_admin_url() {
-            Some(admin) => {
-                let name = format!("attest_test_{}", uuid::Uuid::new_v4().simple());
-                let conn = Database::connect(&admin).await.expect("connect to PostgreSQL");
-                conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .expect("create test database");
-                conn.close().await.ok();
-                TestDatabase {
-                    url: replace_database(&admin, &name),
-                    postgres: Some((admin, name)),
-                    _sqlite_dir: None,
-                    owned: true,
-                }
-            }
-            None => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                TestDatabase {
-                    url: format!("sqlite://{}?mode=rwc", dir.path().join("attest.db").display()),
-                    postgres: None,
-                    _sqlite_dir: Some(dir),
-                    owned: true,
-                }
-            }
+        match TestDatabase::create_postgres().await {
+            Some(db) => db,
+            None => TestDatabase::create_sqlite(),
+        }
+    }
+
+    /// A fresh PostgreSQL database, when `ATTEST_TEST_DATABASE_URL` names a server.
+    pub async fn create_postgres() -> Option<TestDatabase> {
+        let admin = postgres_admin_url()?;
+        let name = format!("attest_test_{}", uuid::Uuid::new_v4().simple());
+        let conn = Database::connect(&admin).await.expect("connect to PostgreSQL");
+        conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create test database");
+        conn.close().await.ok();
+        Some(TestDatabase {
+            url: replace_database(&admin, &name),
+            postgres: Some((admin, name)),
+            _sqlite_dir: None,
+            owned: true,
+        })
+    }
+
+    /// A new SQLite file in a folder of its own.
+    pub fn create_sqlite() -> TestDatabase {
+        let dir = tempfile::tempdir().expect("temp dir");
+        TestDatabase {
+            url: format!("sqlite://{}?mode=rwc", dir.path().join("attest.db").display()),
+            postgres: None,
+            _sqlite_dir: Some(dir),
+            owned: true,
         }
     }
 
@@ -276,6 +283,26 @@ pub fn attest_command(dir: &std::path::Path, env: &BTreeMap<String, String>) -> 
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .envs(env);
     command
+}
+
+/// Runs `command` with `stdin` piped in; answers whether it succeeded, and
+/// what it printed (stdout, then stderr).
+pub fn run_with_stdin(mut command: Command, stdin: &str) -> (bool, String) {
+    use std::{io::Write as _, process::Stdio};
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), printed)
 }
 
 /// A port that was free a moment ago.

@@ -11,6 +11,7 @@ mod audit;
 mod audit_coverage;
 mod auth;
 mod authz_matrix;
+mod backup;
 mod cli;
 mod compliance;
 mod console;

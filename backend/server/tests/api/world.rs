@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{login, Browser, PASSWORD},
-    helpers::{spawn_app_with, TestApp},
+    helpers::{spawn_app_on, spawn_app_with, TestApp, TestDatabase},
 };
 
 pub struct Acme {
@@ -23,7 +23,15 @@ pub async fn acme() -> Acme {
 
 /// [`acme`] on a server with extra configuration.
 pub async fn acme_with(extra: &[(&str, &str)]) -> Acme {
-    let app = spawn_app_with(extra).await;
+    acme_in(spawn_app_with(extra).await).await
+}
+
+/// [`acme`] on the database given.
+pub async fn acme_on(db: TestDatabase) -> Acme {
+    acme_in(spawn_app_on(db, &[]).await).await
+}
+
+async fn acme_in(app: TestApp) -> Acme {
     app.create_operator("ada@example.com", PASSWORD).await;
     let ada = login(&app, "ada@example.com", PASSWORD).await;
     let org = create_org(&ada, "acme").await;

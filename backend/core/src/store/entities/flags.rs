@@ -1,8 +1,9 @@
 //! `SeaORM` Entity for `flags` (migration `m20261207_000012_flags`).
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Eq)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Eq, Serialize, Deserialize)]
 #[sea_orm(table_name = "flags")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,8 +1,9 @@
 //! `SeaORM` Entity for `requirements` (migration `m20261209_000014_compliance`).
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Eq)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Eq, Serialize, Deserialize)]
 #[sea_orm(table_name = "requirements")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,8 +1,9 @@
 //! `SeaORM` Entity for `status_incident_updates` (migration `m20261208_000013_status_page`).
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Eq)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Eq, Serialize, Deserialize)]
 #[sea_orm(table_name = "status_incident_updates")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -2,8 +2,9 @@
 //! one row whose `version` every change of the page moves.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Eq)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Eq, Serialize, Deserialize)]
 #[sea_orm(table_name = "status_page")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,4 +1,7 @@
-//! The command line (CONTRACT.md): `serve`, `migrate`, `config check`.
+//! The command line (CONTRACT.md): `serve`, `migrate`, `admin`, `backup`,
+//! `restore`, `audit verify`, `config check`.
+
+mod snapshot;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -41,6 +44,19 @@ enum Command {
     Config {
         #[command(subcommand)]
         action: ConfigAction,
+    },
+    /// Write a consistent snapshot of the whole installation (database and evidence files)
+    /// to FILE, while the server runs or not.
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Replace the database's contents with a snapshot's. Every checksum and every audit
+    /// chain is verified first; a corrupt snapshot is refused and changes nothing. Stop the
+    /// servers first, and start them again after.
+    Restore {
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
     },
     /// Check the audit trail.
     Audit {
@@ -149,6 +165,8 @@ pub fn run() -> ExitCode {
         Command::Audit {
             action: AuditAction::Verify { org },
         } => block_on(verify_audit(settings, org)),
+        Command::Backup { out } => block_on(snapshot::backup(settings, &out)),
+        Command::Restore { from } => block_on(snapshot::restore(settings, &from)),
     }
 }
 
