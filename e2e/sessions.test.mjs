@@ -2,6 +2,7 @@
 // navigation.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -73,6 +74,23 @@ test("signing in shows the dashboard; a revoked session is signed out on its nex
   );
   await first.close();
   await second.close();
+});
+
+test("the account page downloads everything Attest holds about me", async () => {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await signIn(context);
+  await page.waitForURL(`${server.base}/dashboard`);
+  await page.click("nav >> text=Account");
+  await page.waitForSelector("h2:has-text('Your data')");
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.click("a:has-text('Download my data')"),
+  ]);
+  assert.equal(download.suggestedFilename(), "attest-personal-data.json");
+  const data = JSON.parse(await readFile(await download.path(), "utf8"));
+  assert.equal(data.user.email, EMAIL);
+  assert.ok(data.sessions.some((s) => s.current), "the session that asked is marked");
+  await context.close();
 });
 
 test("sign out ends the session", async () => {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod flags;
 pub mod nullable;
 pub mod permissions;
+pub mod privacy;
 pub mod request_id;
 pub mod roles;
 pub mod status;

@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod mail;
 pub mod precondition;
+pub mod privacy;
 pub mod status;
 pub mod store;
 pub mod tenancy;

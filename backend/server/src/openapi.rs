@@ -57,6 +57,7 @@ use crate::{
         routes::me::list_identities,
         routes::me::link_identity,
         routes::me::unlink_identity,
+        routes::me::export,
         routes::orgs::list,
         routes::orgs::create,
         routes::orgs::get,

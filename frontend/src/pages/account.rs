@@ -19,7 +19,27 @@ pub fn Account() -> impl IntoView {
             <Sessions/>
             <ChangePasswordForm/>
             <LinkedIdentities/>
+            <YourData/>
         </RequireSignIn>
+    }
+}
+
+/// The export of everything Attest holds about me: a plain download, so it
+/// works without JavaScript (and the router leaves it alone).
+#[component]
+fn YourData() -> impl IntoView {
+    view! {
+        <section class="panel">
+            <h2>"Your data"</h2>
+            <p class="muted">
+                "One JSON file with your profile, memberships, sessions, linked identities, the API keys \
+                 you created, your policy acknowledgments and every audit event by or about you. It never \
+                 holds a secret."
+            </p>
+            <a class="button" href="/api/v1/me/export" download="attest-personal-data.json" rel="external">
+                "Download my data"
+            </a>
+        </section>
     }
 }
 

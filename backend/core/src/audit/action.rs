@@ -58,6 +58,7 @@ actions! {
     TotpEnabled => "totp.enabled": "a member turned on two-factor sign-in",
     TotpDisabled => "totp.disabled": "a member turned off two-factor sign-in",
     UserDisabled => "user.disabled": "an operator disabled the account (its sessions revoked)",
+    PersonalDataExported => "user.data_exported": "a member downloaded everything Attest holds about them (GET /api/v1/me/export)",
     AccessDenied => "access.denied": "a request was refused for lack of a permission",
     FlagCreated => "flag.created": "a feature flag was created",
     FlagUpdated => "flag.updated": "a feature flag's definition changed (before and after recorded)",

@@ -3,36 +3,22 @@
 use actix_web::{web, HttpResponse};
 use attest_core::{
     identity::api_keys::{self, NewKey},
-    store::entities::api_keys as api_key_entity,
     AppState,
 };
 use attest_shared::api::{ApiKeyView, CreateApiKey, CreatedApiKey, Page, RotateApiKey};
-use chrono::Utc;
 use uuid::Uuid;
 
 use crate::{
     extract::{ApiJson, PageQuery},
     middleware::{caller::InOrg, idempotency},
     problem::ApiResult,
+    views,
 };
-
-fn view(key: &api_key_entity::Model) -> ApiKeyView {
-    ApiKeyView {
-        id: key.id,
-        name: key.name.clone(),
-        prefix: api_keys::prefix(key),
-        permissions: api_keys::permissions(key),
-        created_at: key.created_at.with_timezone(&Utc),
-        expires_at: key.expires_at.map(|t| t.with_timezone(&Utc)),
-        last_used_at: key.last_used_at.map(|t| t.with_timezone(&Utc)),
-        created_by: key.created_by,
-    }
-}
 
 /// `201` with the key itself: the one time it is shown (never replayed).
 fn created(made: NewKey) -> HttpResponse {
     idempotency::withhold(HttpResponse::Created().json(CreatedApiKey {
-        view: view(&made.model),
+        view: views::api_key(&made.model),
         key: made.key,
     }))
 }
@@ -45,7 +31,7 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let page = page.into_inner().request()?;
     let keys = api_keys::list(&state, &org.scope, &page).await?;
-    Ok(HttpResponse::Ok().json(keys.map(|key| view(&key))))
+    Ok(HttpResponse::Ok().json(keys.map(|key| views::api_key(&key))))
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/api-keys", tag = "api keys", summary = "Create an API key: the answer holds the key, shown this once", request_body = CreateApiKey, responses((status = 201, body = CreatedApiKey)))]

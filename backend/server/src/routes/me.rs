@@ -5,6 +5,7 @@ use actix_web::{web, HttpResponse};
 use attest_core::{
     authz,
     identity::{password_change, sessions, sso::linking, totp},
+    privacy,
     tenancy::orgs,
     AppState, ErrorKind,
 };
@@ -160,12 +161,7 @@ pub async fn list_identities(
 ) -> ApiResult<HttpResponse> {
     let page = page.into_inner().request()?;
     let linked = linking::list(&state, signed_in.actor.user_id(), &page).await?;
-    let identities = linked.map(|(identity, org)| LinkedIdentity {
-        issuer: identity.issuer,
-        org: views::org_ref(&org),
-        created_at: identity.created_at.to_utc(),
-        last_signed_in_at: identity.last_signed_in_at.to_utc(),
-    });
+    let identities = linked.map(|(identity, org)| views::linked_identity(&identity, &org));
     Ok(HttpResponse::Ok().json(identities))
 }
 
@@ -198,4 +194,87 @@ pub async fn unlink_identity(
 ) -> ApiResult<HttpResponse> {
     linking::unlink(&state, &signed_in.actor, &slug).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /api/v1/me/export`: the export's own part first, then its audit
+/// events a page at a time, so a long trail never sits in memory whole.
+#[utoipa::path(get, path = "/api/v1/me/export", tag = "me", summary = "Everything Attest holds about me, as one JSON document (streamed)", responses((status = 200, body = attest_shared::privacy::PersonalData)))]
+pub async fn export(signed_in: SignedIn, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let held = privacy::export::holdings(&state, &signed_in.actor).await?;
+    let head = views::personal_data(&state, &held, signed_in.session.session.id);
+    let mut opening = serde_json::to_vec(&head).map_err(attest_core::AppError::internal)?;
+    // `audit_events` is the last member, serialized empty: open it instead.
+    let closing = br#"[]}"#;
+    if !opening.ends_with(closing) {
+        return Err(
+            attest_core::AppError::internal("the export's audit events are not its last member").into(),
+        );
+    }
+    opening.truncate(opening.len() - closing.len());
+    opening.push(b'[');
+    let pages = events_stream(state.into_inner(), held.user.id, opening);
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"attest-personal-data.json\"",
+        ))
+        .streaming(pages))
+}
+
+/// The export's bytes: `opening`, then every audit event, then the close.
+fn events_stream(
+    state: std::sync::Arc<AppState>,
+    user_id: Uuid,
+    opening: Vec<u8>,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> {
+    enum Next {
+        Opening(Vec<u8>),
+        Events { after: Option<Uuid>, first: bool },
+        Done,
+    }
+    futures_util::stream::unfold(Next::Opening(opening), move |next| {
+        let state = state.clone();
+        async move {
+            match next {
+                Next::Opening(bytes) => Some((
+                    Ok(web::Bytes::from(bytes)),
+                    Next::Events {
+                        after: None,
+                        first: true,
+                    },
+                )),
+                Next::Events { after, first } => {
+                    let page = match privacy::export::events_after(&state, user_id, after).await {
+                        Ok(page) => page,
+                        // Headers are gone: all that is left is to cut the body short.
+                        Err(e) => {
+                            return Some((
+                                Err(actix_web::error::ErrorInternalServerError(e.kind.title())),
+                                Next::Done,
+                            ))
+                        }
+                    };
+                    if page.is_empty() {
+                        return Some((Ok(web::Bytes::from_static(b"]}")), Next::Done));
+                    }
+                    let mut chunk = Vec::new();
+                    for (n, event) in page.iter().enumerate() {
+                        if !(first && n == 0) {
+                            chunk.push(b',');
+                        }
+                        if serde_json::to_writer(&mut chunk, event).is_err() {
+                            return Some((
+                                Err(actix_web::error::ErrorInternalServerError("export")),
+                                Next::Done,
+                            ));
+                        }
+                    }
+                    let after = page.last().map(|e| e.id);
+                    Some((Ok(web::Bytes::from(chunk)), Next::Events { after, first: false }))
+                }
+                Next::Done => None,
+            }
+        }
+    })
 }

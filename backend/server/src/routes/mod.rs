@@ -161,6 +161,7 @@ pub fn table() -> Vec<RouteDef> {
         route(Method::GET, "/api/v1/me/identities", SignedIn, |r| {
             r.to(me::list_identities)
         }),
+        route(Method::GET, "/api/v1/me/export", SignedIn, |r| r.to(me::export)),
         route(Method::POST, "/api/v1/me/identities", SignedIn, |r| {
             r.to(me::link_identity)
         }),

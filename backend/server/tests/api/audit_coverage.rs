@@ -650,6 +650,8 @@ async fn each_audited_action_appends_exactly_one_event() {
     let change = json!({"current": "a reset amber lighthouse", "new": "a changed amber lighthouse"});
     let res = ada.send(Method::POST, "/api/v1/me/password", Some(change)).await;
     chain.one_for(res, 204, "password.changed").await;
+    let res = ada.get("/api/v1/me/export").await;
+    chain.one_for(res, 200, "user.data_exported").await;
 
     let res = ada.send(Method::DELETE, "/api/v1/orgs/tour", None).await;
     chain.one_for(res, 204, "org.deleted").await;

@@ -36,6 +36,7 @@ mod openapi;
 mod orgs;
 mod pagination;
 mod passwords;
+mod privacy;
 mod rate_limit;
 mod request_id;
 mod roles;
