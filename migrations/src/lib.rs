@@ -19,6 +19,7 @@ mod m20261207_000011_audit_head_follows;
 mod m20261207_000012_flags;
 mod m20261208_000013_status_page;
 mod m20261209_000014_compliance;
+mod m20261210_000015_org_exports;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000012_flags::Migration),
             Box::new(m20261208_000013_status_page::Migration),
             Box::new(m20261209_000014_compliance::Migration),
+            Box::new(m20261210_000015_org_exports::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ pub mod api;
 pub mod audit;
 pub mod compliance;
 pub mod error;
+pub mod exports;
 pub mod flags;
 pub mod nullable;
 pub mod permissions;

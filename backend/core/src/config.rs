@@ -22,6 +22,8 @@ pub struct CoreConfig {
     pub dns_resolver: Option<std::net::SocketAddr>,
     /// Where evidence files are stored (`<data_dir>/blobs`).
     pub blob_dir: std::path::PathBuf,
+    /// Where org exports are written until they expire (`<data_dir>/exports`).
+    pub export_dir: std::path::PathBuf,
 }
 
 impl Default for CoreConfig {
@@ -35,6 +37,7 @@ impl Default for CoreConfig {
             sso_allow_private_issuers: true,
             dns_resolver: None,
             blob_dir: "data/blobs".into(),
+            export_dir: "data/exports".into(),
         }
     }
 }

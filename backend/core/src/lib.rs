@@ -13,6 +13,7 @@ pub mod compliance;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod exports;
 pub mod flags;
 pub mod idempotency;
 pub mod identity;

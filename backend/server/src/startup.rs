@@ -56,6 +56,9 @@ impl Application {
         )
         .map_err(|e| anyhow::anyhow!("mail: {e}"))?;
         outbox::spawn_worker(state.db.clone(), Arc::new(mailer));
+        attest_core::exports::tidy(&state)
+            .await
+            .context("cannot tidy the org exports")?;
         attest_core::tenancy::orgs::spawn_purger(state.clone());
         attest_core::audit::checkpoint::spawn_signer(state.clone());
         attest_core::audit::retention::spawn(state.clone());
@@ -160,6 +163,7 @@ pub async fn open_state_with_key(
         sso_allow_private_issuers: !settings.is_production(),
         dns_resolver: settings.dns_resolver,
         blob_dir: settings.data_dir.join("blobs"),
+        export_dir: settings.data_dir.join("exports"),
     };
     Ok(AppState::new(db, ServerKey::new(key.expose().clone()), config))
 }

@@ -58,6 +58,8 @@ actions! {
     TotpEnabled => "totp.enabled": "a member turned on two-factor sign-in",
     TotpDisabled => "totp.disabled": "a member turned off two-factor sign-in",
     UserDisabled => "user.disabled": "an operator disabled the account (its sessions revoked)",
+    ExportRequested => "export.requested": "an export of the organization's data was requested (written in the background)",
+    ExportDownloaded => "export.downloaded": "an export of the organization's data was downloaded",
     PersonalDataExported => "user.data_exported": "a member downloaded everything Attest holds about them (GET /api/v1/me/export)",
     AccessDenied => "access.denied": "a request was refused for lack of a permission",
     FlagCreated => "flag.created": "a feature flag was created",

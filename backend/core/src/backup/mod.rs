@@ -17,7 +17,11 @@
 //! committing only when all verify and match the manifest: a bad snapshot
 //! leaves the database as it was.
 
+mod archive;
 mod tables;
+
+pub use archive::Entry;
+pub(crate) use archive::{Archive, Hashing, MANIFEST};
 
 use std::{
     collections::BTreeSet,
@@ -34,9 +38,8 @@ use sea_orm::{
     IsolationLevel, QueryFilter as _, TransactionTrait as _,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
-use zip::{write::SimpleFileOptions, CompressionMethod, ZipArchive, ZipWriter};
+use zip::ZipArchive;
 
 use crate::{
     audit::{checkpoint::CheckpointKey, erasure, verify},
@@ -49,7 +52,6 @@ use crate::{
 
 const FORMAT: &str = "attest-backup";
 const FORMAT_VERSION: u32 = 1;
-const MANIFEST: &str = "manifest.json";
 /// The development secret key, carried only when the installation generated
 /// its own (never a configured `ATTEST_SECRET_KEY`).
 const DEVELOPMENT_KEY: &str = "development-secret.key";
@@ -69,17 +71,6 @@ pub struct Manifest {
     pub checkpoint_key: String,
     pub entries: Vec<Entry>,
     pub chains: Vec<ChainHead>,
-}
-
-/// One file of the archive.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Entry {
-    pub path: String,
-    pub sha256: String,
-    pub bytes: u64,
-    /// Rows, for a table.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rows: Option<u64>,
 }
 
 /// An org's audit chain head when the snapshot was taken.
@@ -299,7 +290,14 @@ impl Snapshot {
     /// the snapshot's, as described in the module docs. `state` runs under the
     /// server key the restored installation will have.
     pub async fn restore(mut self, state: &AppState, progress: Progress<'_>) -> AppResult<()> {
-        store::migrations::up(&state.db).await?;
+        // Migrated beforehand, on a connection of its own: sqlx keys prepared
+        // statements by their text, and the migrations insert the status page's
+        // row with the very statement a restore does, bound to other types.
+        if store::migrations::pending_count(&state.db).await? > 0 {
+            return Err(AppError::internal(
+                "the database must be migrated before a restore",
+            ));
+        }
         let schema = current_schema(&state.db).await?;
         if self.manifest.schema != schema {
             let newer = !store::migrations::known().contains(&self.manifest.schema);
@@ -466,113 +464,6 @@ fn parse_blob_path(path: &str) -> AppResult<(Uuid, String)> {
     }
 }
 
-/// The archive being written.
-struct Archive {
-    zip: ZipWriter<File>,
-}
-
-impl Archive {
-    fn create(path: &Path) -> AppResult<Archive> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(path).map_err(|e| {
-            AppError::new(
-                ErrorKind::Unprocessable,
-                format!("cannot create {}: {e}", path.display()),
-            )
-        })?;
-        Ok(Archive {
-            zip: ZipWriter::new(file),
-        })
-    }
-
-    /// Starts the entry at `path`; what is written to the answer is hashed on its way in.
-    fn start(&mut self, path: &str) -> AppResult<Hashing<&mut ZipWriter<File>>> {
-        let options = entry_options()
-            .compression_method(CompressionMethod::Deflated)
-            .large_file(true);
-        self.zip.start_file(path, options).map_err(AppError::internal)?;
-        Ok(Hashing::named(path, &mut self.zip))
-    }
-
-    fn finish(mut self, manifest: &Manifest) -> AppResult<()> {
-        self.zip
-            .start_file(MANIFEST, entry_options())
-            .map_err(AppError::internal)?;
-        serde_json::to_writer_pretty(&mut self.zip, manifest).map_err(AppError::internal)?;
-        let file = self.zip.finish().map_err(AppError::internal)?;
-        file.sync_all().map_err(AppError::internal)
-    }
-}
-
-/// Entries dated now (zip's dates are local, to the second; UTC here).
-fn entry_options() -> SimpleFileOptions {
-    use chrono::{Datelike as _, Timelike as _};
-    let now = Utc::now();
-    let stamp = zip::DateTime::from_date_and_time(
-        u16::try_from(now.year()).unwrap_or(1980),
-        now.month() as u8,
-        now.day() as u8,
-        now.hour() as u8,
-        now.minute() as u8,
-        now.second() as u8,
-    );
-    SimpleFileOptions::default().last_modified_time(stamp.unwrap_or_default())
-}
-
-/// A writer that hashes and counts what passes through it.
-struct Hashing<W> {
-    path: String,
-    inner: W,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<W: Write> Hashing<W> {
-    fn new(inner: W) -> Self {
-        Self::named("", inner)
-    }
-
-    fn named(path: &str, inner: W) -> Self {
-        Hashing {
-            path: path.to_owned(),
-            inner,
-            hasher: Sha256::new(),
-            bytes: 0,
-        }
-    }
-
-    fn digest(self) -> (String, u64) {
-        (hex::encode(self.hasher.finalize()), self.bytes)
-    }
-
-    fn finish(self) -> Entry {
-        let path = self.path.clone();
-        let (sha256, bytes) = self.digest();
-        Entry {
-            path,
-            sha256,
-            bytes,
-            rows: None,
-        }
-    }
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let written = self.inner.write(buf)?;
-        self.hasher.update(&buf[..written]);
-        self.bytes += written as u64;
-        Ok(written)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use sea_orm::Statement;
@@ -583,7 +474,12 @@ mod tests {
     /// deliberately left out: nothing is lost by forgetting it.
     #[tokio::test]
     async fn every_table_of_the_schema_is_in_a_snapshot_or_left_out_on_purpose() {
-        const LEFT_OUT: [&str; 3] = ["seaql_migrations", "credentials_epoch", "audit_erasures"];
+        const LEFT_OUT: [&str; 4] = [
+            "seaql_migrations",
+            "credentials_epoch",
+            "audit_erasures",
+            "org_exports",
+        ];
         let db = store::connect(&store::StoreConfig::new("sqlite::memory:"))
             .await
             .unwrap();

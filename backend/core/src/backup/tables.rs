@@ -136,9 +136,16 @@ where
     if rows.is_empty() {
         return Ok(());
     }
+    let count = rows.len();
     E::insert_many(rows.into_iter().map(IntoActiveModel::into_active_model))
         .exec_without_returning(db)
-        .await?;
+        .await
+        .map_err(|e| {
+            AppError::internal(format!(
+                "inserting {count} rows into {}: {e}",
+                E::default().table_name()
+            ))
+        })?;
     Ok(())
 }
 
@@ -159,8 +166,9 @@ fn requirements_parents_first(rows: Vec<requirements::Model>) -> Vec<requirement
 /// Every table, parents before children: restore inserts in this order and
 /// clears in the reverse. Not here: the migrations' own table (the manifest
 /// names the schema instead), the single-row credentials epoch (a restore moves
-/// it through its triggers), and audit erasure permits (never visible outside
-/// the transaction that writes them).
+/// it through its triggers), audit erasure permits (never visible outside
+/// the transaction that writes them), and org exports (downloads that expire
+/// within a day, their files outside the database).
 pub static TABLES: &[&dyn Table] = &[
     &rows::<orgs::Entity>("orgs"),
     &rows::<users::Entity>("users"),

@@ -50,6 +50,22 @@ pub struct Member {
     pub sso: bool,
 }
 
+impl Member {
+    /// As `GET …/members` lists it.
+    pub fn view(self) -> attest_shared::api::MemberView {
+        attest_shared::api::MemberView {
+            user_id: self.user.id,
+            email: self.user.email,
+            name: self.user.name,
+            roles: self.roles,
+            joined_at: self.membership.joined_at.to_utc(),
+            expires_at: self.membership.expires_at.map(|t| t.to_utc()),
+            version: self.membership.version,
+            sso: self.sso,
+        }
+    }
+}
+
 /// A page of the org's members, by user id (the key of the membership index),
 /// each with her roles in name order. Those come from the org's compiled grants, which the request's
 /// authorization has just checked are current; only a member who joined after

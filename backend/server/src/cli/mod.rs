@@ -370,5 +370,9 @@ fn describe(err: &attest_core::AppError) -> String {
     for e in &err.errors {
         text.push_str(&format!("; {} {}", e.field, e.message));
     }
+    // The operator at the terminal needs the cause an API answer keeps to the logs.
+    if let Some(cause) = err.cause() {
+        text.push_str(&format!(" ({cause})"));
+    }
     text
 }

@@ -3,7 +3,10 @@
 
 use std::{io::IsTerminal as _, path::Path};
 
-use attest_core::backup::{self, Snapshot};
+use attest_core::{
+    backup::{self, Snapshot},
+    store::StoreConfig,
+};
 use attest_server::{
     config::{SecretKeySource, Settings},
     secret_key, startup,
@@ -50,6 +53,10 @@ pub async fn restore(settings: Settings, from: &Path) -> anyhow::Result<()> {
         (_, Err(e)) => anyhow::bail!(super::describe(&e)),
         _ => (secret_key::resolve(&settings.secret_key)?, None),
     };
+    // On a connection of its own (see `Snapshot::restore`).
+    let db = attest_core::store::connect(&StoreConfig::new(settings.database_url.expose().clone())).await?;
+    attest_core::store::migrations::up(&db).await?;
+    db.close().await?;
     let state = startup::open_state_with_key(&settings, &key, None).await?;
     let manifest = snapshot.manifest().clone();
     snapshot

@@ -3,7 +3,6 @@
 use actix_web::{web, HttpResponse};
 use attest_core::{identity::sessions, tenancy::members, AppState};
 use attest_shared::api::{MemberView, OrgSessionView, Page};
-use chrono::Utc;
 use uuid::Uuid;
 
 use crate::{extract::PageQuery, middleware::caller::InOrg, problem::ApiResult, views};
@@ -17,16 +16,7 @@ pub async fn list(
     let page = page.into_inner().request()?;
     let members = members::list(&state, &org.scope, &page)
         .await?
-        .map(|m| MemberView {
-            user_id: m.user.id,
-            email: m.user.email,
-            name: m.user.name,
-            roles: m.roles,
-            joined_at: m.membership.joined_at.with_timezone(&Utc),
-            expires_at: m.membership.expires_at.map(|t| t.with_timezone(&Utc)),
-            version: m.membership.version,
-            sso: m.sso,
-        });
+        .map(members::Member::view);
     Ok(HttpResponse::Ok().json(members))
 }
 

@@ -9,6 +9,7 @@ pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod controls;
 pub(crate) mod evidence;
+pub(crate) mod exports;
 pub(crate) mod flags;
 pub(crate) mod frameworks;
 pub(crate) mod health;
@@ -424,6 +425,21 @@ pub fn table() -> Vec<RouteDef> {
             "/api/v1/orgs/{org}/controls/{id}",
             Org(ControlsWrite),
             |r| r.to(controls::delete),
+        ),
+        route(Method::POST, "/api/v1/orgs/{org}/exports", Org(DataExport), |r| {
+            r.to(exports::request)
+        }),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/exports/{id}",
+            Org(DataExport),
+            |r| r.to(exports::get),
+        ),
+        route(
+            Method::GET,
+            "/api/v1/orgs/{org}/exports/{id}/file",
+            Org(DataExport),
+            |r| r.to(exports::file),
         ),
         route(
             Method::GET,

@@ -182,6 +182,23 @@ async fn status_page_steps(ada: &Browser, chain: &mut Chain<'_>) {
 }
 
 /// The compliance program's actions, in the org's chain (ada owns the org).
+/// An org export requested, written in the background (unaudited), downloaded.
+async fn export_steps(ada: &Browser, chain: &mut Chain<'_>) {
+    let res = ada.send(Method::POST, "/api/v1/orgs/tour/exports", None).await;
+    let res = chain.one_for(res, 202, "export.requested").await;
+    let status = res.headers()["location"].to_str().unwrap().to_owned();
+    let written = loop {
+        let export: Value = ada.get(&status).await.json().await.unwrap();
+        if export["status"] == "completed" {
+            break export;
+        }
+        assert_ne!(export["status"], "failed");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    };
+    let res = ada.get(written["download_url"].as_str().unwrap()).await;
+    chain.one_for(res, 200, "export.downloaded").await;
+}
+
 async fn compliance_steps(ada: &Browser, chain: &mut Chain<'_>) {
     async fn id_of(res: Response) -> String {
         let body: Value = res.json().await.unwrap();
@@ -383,6 +400,7 @@ async fn each_audited_action_appends_exactly_one_event() {
     chain.one_for(res, 204, "flag.deleted").await;
     status_page_steps(&ada, &mut chain).await;
     compliance_steps(&ada, &mut chain).await;
+    export_steps(&ada, &mut chain).await;
 
     let res = ada
         .send(

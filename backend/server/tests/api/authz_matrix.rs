@@ -86,6 +86,8 @@ struct World {
     control: Uuid,
     evidence: Uuid,
     policy: Uuid,
+    /// A written export of acme, for `…/exports/{id}` (and its file).
+    export: Uuid,
 }
 
 /// Creates an item (a status page's, or one of acme's) as the operator and
@@ -231,7 +233,9 @@ async fn world() -> World {
         )
         .await;
     assert_eq!(published.status(), 201);
+    let export = written_export(&founder).await;
     World {
+        export,
         framework,
         control,
         evidence,
@@ -249,6 +253,29 @@ async fn world() -> World {
     }
 }
 
+/// Requests an export of acme and waits until it is written: its id.
+async fn written_export(founder: &Browser) -> Uuid {
+    let res = founder
+        .send(Method::POST, "/api/v1/orgs/acme/exports", None)
+        .await;
+    assert_eq!(res.status(), 202);
+    let queued: Value = res.json().await.unwrap();
+    let id: Uuid = queued["id"].as_str().unwrap().parse().unwrap();
+    for _ in 0..200 {
+        let status: Value = founder
+            .get(&format!("/api/v1/orgs/acme/exports/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if status["status"] == "completed" {
+            return id;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the export was not written in 5 s");
+}
+
 fn maintenance_body() -> Value {
     json!({"name": "Upgrade", "message": "Planned", "scheduled_for": "2030-01-01T00:00:00Z",
         "scheduled_until": "2030-01-01T01:00:00Z"})
@@ -264,6 +291,8 @@ fn request_for(route: &RouteDef, w: &World, own_session: Option<Uuid>) -> (Strin
         w.evidence
     } else if route.path.contains("/policies/") {
         w.policy
+    } else if route.path.contains("/exports/") {
+        w.export
     } else if route.path.starts_with("/api/v1/status/components/") {
         w.component
     } else if route.path.starts_with("/api/v1/status/incidents/") {
@@ -401,7 +430,7 @@ async fn call(
 async fn fingerprint(app: &TestApp) -> String {
     use attest_core::store::entities::{
         api_keys, control_requirements, controls, evidence, flags, frameworks, invitations, membership_roles,
-        memberships, org_roles, orgs, policies, policy_acknowledgments, sessions, sso_domains,
+        memberships, org_exports, org_roles, orgs, policies, policy_acknowledgments, sessions, sso_domains,
         status_components, status_incident_updates, status_maintenances, users,
     };
     let db = &app.state.db;
@@ -503,6 +532,7 @@ async fn fingerprint(app: &TestApp) -> String {
             .await
             .unwrap(),
         policy_acknowledgments::Entity::find().all(db).await.unwrap(),
+        org_exports::Entity::find().all(db).await.unwrap().len(),
     );
     format!(
         "{orgs:?}{members:?}{roles:?}{custom_roles:?}{invitations:?}{revoked:?}{totp:?}{keys:?}{domains:?}{flags:?}{status_page:?}{compliance:?}"

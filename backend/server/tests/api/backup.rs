@@ -55,7 +55,7 @@ async fn back_up(url: &str, data: &Path, folder: &Path) -> (PathBuf, String) {
 
 /// A framework with a control mapped to it, a file as evidence, a published
 /// policy, an API key, and a second org; returns the file's bytes.
-async fn some_of_everything(ada: &Browser) -> Vec<u8> {
+pub async fn some_of_everything(ada: &Browser) -> Vec<u8> {
     let framework = starter(ada).await;
     let requirement = requirements(ada, &framework).await[3]["id"].clone();
     let control = create_control(
@@ -299,7 +299,11 @@ async fn a_corrupt_altered_foreign_or_newer_snapshot_is_refused_and_the_database
         &snapshot,
         &variant("newer.zip"),
         "manifest.json",
-        |m| m.replacen("m20261209_000014_compliance", "m29991231_000099_future", 1),
+        |m| {
+            let mut manifest: Value = serde_json::from_str(m).unwrap();
+            manifest["schema"] = json!("m29991231_000099_future");
+            manifest.to_string()
+        },
         false,
     );
     let cases = [

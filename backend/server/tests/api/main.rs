@@ -19,6 +19,7 @@ mod cors;
 mod credentials_epoch;
 mod dns;
 mod errors;
+mod exports;
 mod fake_idp;
 mod flags;
 mod health;

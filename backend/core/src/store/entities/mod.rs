@@ -19,6 +19,7 @@ pub mod invitations;
 pub mod mail_outbox;
 pub mod membership_roles;
 pub mod memberships;
+pub mod org_exports;
 pub mod org_roles;
 pub mod orgs;
 pub mod password_resets;
