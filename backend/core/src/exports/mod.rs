@@ -7,7 +7,7 @@
 //! The export reads through the same services as the API, with the
 //! requester's scope: a section the requester may not read is left out (and
 //! the manifest says so), so an export never shows more than its requester
-//! could see.
+//! could see; and only its requester may see or download it.
 
 mod writer;
 
@@ -131,9 +131,12 @@ pub async fn tidy(state: &AppState) -> AppResult<()> {
 }
 
 /// The export as it stands now: one whose window has passed is expired first.
+/// Only its requester sees it: it holds what *they* may read, which another
+/// holder of `data:export` may not.
 async fn current(state: &AppState, scope: &OrgScope, id: Uuid) -> AppResult<org_exports::Model> {
     let row = org_exports::Entity::find_by_id(id)
         .filter(org_exports::Column::OrgId.eq(scope.org_id()))
+        .filter(org_exports::Column::RequestedBy.eq(scope.actor().user_id()))
         .one(&state.db)
         .await?
         .ok_or_else(|| AppError::new(ErrorKind::NotFound, "no such export in this organization"))?;

@@ -35,8 +35,10 @@ pub async fn file(
     state: web::Data<AppState>,
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<HttpResponse> {
-    let (file, name) = exports::file(&state, &org.scope, path.1).await?;
-    let bytes = tokio::fs::read(&file).await.map_err(AppError::internal)?;
+    let (path, name) = exports::file(&state, &org.scope, path.1).await?;
+    // Streamed from the open file: an expiry removing it meanwhile cannot cut it short.
+    let file = tokio::fs::File::open(&path).await.map_err(AppError::internal)?;
+    let size = file.metadata().await.map_err(AppError::internal)?.len();
     Ok(HttpResponse::Ok()
         .content_type("application/zip")
         .insert_header(ContentDisposition {
@@ -44,5 +46,6 @@ pub async fn file(
             parameters: vec![DispositionParam::Filename(name)],
         })
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .body(bytes))
+        .no_chunking(size)
+        .streaming(tokio_util::io::ReaderStream::new(file)))
 }

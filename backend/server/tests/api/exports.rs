@@ -165,8 +165,17 @@ async fn an_export_shows_no_more_than_its_requester_may_read_and_no_other_org_se
     let names: Vec<&String> = entries.keys().collect();
     assert_eq!(names, ["manifest.json", "org.json", "roles.json"]);
 
-    // Initech's owner knows nothing of acme's exports, whichever path she tries.
+    // What Eve exported is hers: not even the owner sees it; the owner's own export is
+    // the owner's (Eve, who could not read most of it, cannot fetch it).
     let id = export["id"].as_str().unwrap();
+    assert_eq!(
+        ada.get(&format!("/api/v1/orgs/acme/exports/{id}")).await.status(),
+        404
+    );
+    let owners = written(&ada).await;
+    assert_eq!(download(&eve, &owners).await.status(), 404);
+
+    // Initech's owner knows nothing of acme's exports, whichever path she tries.
     app.add_member(
         crate::world::create_org(&ada, "initech").await,
         "olga@example.com",
