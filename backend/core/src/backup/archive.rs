@@ -107,12 +107,10 @@ impl<W: Write> Hashing<W> {
     }
 
     pub(crate) fn finish(self) -> Entry {
-        let path = self.path.clone();
-        let (sha256, bytes) = self.digest();
         Entry {
-            path,
-            sha256,
-            bytes,
+            sha256: hex::encode(self.hasher.finalize()),
+            path: self.path,
+            bytes: self.bytes,
             rows: None,
         }
     }

@@ -62,6 +62,18 @@ const fn rows<E: EntityTrait>(name: &'static str) -> Rows<E> {
     }
 }
 
+impl<E: EntityTrait> Rows<E> {
+    const fn ordered_by(mut self, columns: &'static [&'static str]) -> Self {
+        self.order_by = columns;
+        self
+    }
+
+    const fn arranged(mut self, arrange: Arrange<E>) -> Self {
+        self.arrange = Some(arrange);
+        self
+    }
+}
+
 #[async_trait::async_trait(?Send)]
 impl<E> Table for Rows<E>
 where
@@ -187,12 +199,7 @@ pub static TABLES: &[&dyn Table] = &[
     &rows::<mail_outbox::Entity>("mail_outbox"),
     &rows::<audit_heads::Entity>("audit_heads"),
     // In chain order: each insert moves the org's head to the event's hash.
-    &Rows::<audit_events::Entity> {
-        name: "audit_events",
-        order_by: &["org_id", "seq"],
-        arrange: None,
-        entity: PhantomData,
-    },
+    &rows::<audit_events::Entity>("audit_events").ordered_by(&["org_id", "seq"]),
     &rows::<audit_checkpoints::Entity>("audit_checkpoints"),
     &rows::<flags::Entity>("flags"),
     &rows::<status_page::Entity>("status_page"),
@@ -202,12 +209,7 @@ pub static TABLES: &[&dyn Table] = &[
     &rows::<status_maintenances::Entity>("status_maintenances"),
     &rows::<status_subscribers::Entity>("status_subscribers"),
     &rows::<frameworks::Entity>("frameworks"),
-    &Rows::<requirements::Entity> {
-        name: "requirements",
-        order_by: &[],
-        arrange: Some(requirements_parents_first),
-        entity: PhantomData,
-    },
+    &rows::<requirements::Entity>("requirements").arranged(requirements_parents_first),
     &rows::<controls::Entity>("controls"),
     &rows::<control_requirements::Entity>("control_requirements"),
     &rows::<control_tags::Entity>("control_tags"),
