@@ -170,8 +170,7 @@ async fn section(
         }
         "members.json" => {
             let all = every(|page| async move { members::list(state, scope, &page).await }).await?;
-            let views: Vec<_> = all.into_iter().map(members::Member::view).collect();
-            entries.push(json_entry(archive, name, &views)?);
+            entries.push(json_entry(archive, name, &all)?);
         }
         "roles.json" => {
             let all = every(|page| async move { roles::list(state, scope, &page).await }).await?;

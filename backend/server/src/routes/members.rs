@@ -14,9 +14,7 @@ pub async fn list(
     page: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = page.into_inner().request()?;
-    let members = members::list(&state, &org.scope, &page)
-        .await?
-        .map(members::Member::view);
+    let members = members::list(&state, &org.scope, &page).await?;
     Ok(HttpResponse::Ok().json(members))
 }
 

@@ -222,8 +222,8 @@ async fn a_member_who_joined_after_the_grants_were_compiled_still_shows_her_role
         .await;
     let after = members::list(state, &scope, &page).await.unwrap();
     assert_eq!(after.items.len(), before.items.len() + 1);
-    let late = after.items.iter().find(|m| m.user.id == late).unwrap();
+    let late = after.items.iter().find(|m| m.user_id == late).unwrap();
     assert_eq!(late.roles, ["auditor", "contributor"]);
-    let carol = after.items.iter().find(|m| m.user.id == w.carol_id).unwrap();
+    let carol = after.items.iter().find(|m| m.user_id == w.carol_id).unwrap();
     assert_eq!(carol.roles, ["auditor"], "from the compiled grants");
 }
