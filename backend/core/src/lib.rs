@@ -45,6 +45,8 @@ pub struct AppState {
     pub providers: Arc<identity::sso::Providers>,
     /// Sessions, keys and orgs verified under the current credentials epoch.
     pub verified: Arc<identity::verified::Verified>,
+    /// How requests read that epoch.
+    pub epoch: Arc<identity::epoch_reader::EpochReader>,
     /// Activity stamps waiting for the next batched write.
     pub activity: Arc<identity::activity::Activity>,
     /// Each org's flags, compiled (one cache per instance).
@@ -60,6 +62,7 @@ impl AppState {
     pub fn new(db: DatabaseConnection, key: crypto::ServerKey, config: CoreConfig) -> Self {
         Self {
             write_lock: store::write::WriteLock::for_db(&db),
+            epoch: Arc::new(identity::epoch_reader::EpochReader::for_db(&db)),
             db,
             key,
             providers: Arc::new(identity::sso::Providers::new(config.sso_allow_private_issuers)),

@@ -165,7 +165,11 @@ pub async fn open_state_with_key(
         blob_dir: settings.data_dir.join("blobs"),
         export_dir: settings.data_dir.join("exports"),
     };
-    Ok(AppState::new(db, ServerKey::new(key.expose().clone()), config))
+    let state = AppState::new(db, ServerKey::new(key.expose().clone()), config);
+    if let Some(metrics) = metrics {
+        state.epoch.observe(metrics.statement_observer());
+    }
+    Ok(state)
 }
 
 /// `Attest <no-reply@host>` for the public URL's host name (`localhost` for an IP).

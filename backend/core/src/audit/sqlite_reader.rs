@@ -10,7 +10,6 @@ use std::{
 };
 
 use rusqlite::{types::ValueRef, Connection, OpenFlags};
-use sea_orm::{ConnectionTrait as _, DatabaseConnection, DbBackend};
 use uuid::Uuid;
 
 use super::{
@@ -18,19 +17,6 @@ use super::{
     EVENT_COLUMNS,
 };
 use crate::{AppError, AppResult};
-
-/// The file behind `db`, when it is SQLite stored in a file.
-pub fn file_of(db: &DatabaseConnection) -> Option<PathBuf> {
-    if db.get_database_backend() != DbBackend::Sqlite {
-        return None;
-    }
-    let path = db
-        .get_sqlite_connection_pool()
-        .connect_options()
-        .get_filename()
-        .to_owned();
-    path.is_file().then_some(path)
-}
 
 /// The org's events, checked, in `seq` order. Reading stops when the
 /// receiver is dropped (the walk found the chain broken).

@@ -63,7 +63,7 @@ impl Verification {
 /// the lowest of: an event that does not check out, a forged checkpoint, or the
 /// first missing event when the chain ends before a checkpoint or its head.
 pub async fn verify(db: &DatabaseConnection, key: &VerifyingKey, org_id: Uuid) -> AppResult<Verification> {
-    verify_pages(db, key, org_id, Pages::open(db, org_id)).await
+    verify_pages(db, key, org_id, || Pages::open(db, org_id)).await
 }
 
 /// [`verify`] as `db` sees the chain, inside a transaction say (a restore
@@ -73,14 +73,14 @@ pub async fn verify_as_seen_by<C: ConnectionTrait>(
     key: &VerifyingKey,
     org_id: Uuid,
 ) -> AppResult<Verification> {
-    verify_pages(db, key, org_id, Pages::Models { db, org_id, after: 0 }).await
+    verify_pages(db, key, org_id, || Pages::Models { db, org_id, after: 0 }).await
 }
 
-async fn verify_pages<C: ConnectionTrait>(
-    db: &C,
+async fn verify_pages<'a, C: ConnectionTrait>(
+    db: &'a C,
     key: &VerifyingKey,
     org_id: Uuid,
-    pages: Pages<'_, C>,
+    open_pages: impl FnOnce() -> Pages<'a, C>,
 ) -> AppResult<Verification> {
     let checkpoints = checkpoint::load(db, key, org_id).await?;
     let forged = checkpoints.iter().find(|c| !c.authentic).map(|c| c.seq);
@@ -89,13 +89,14 @@ async fn verify_pages<C: ConnectionTrait>(
         .filter(|c| c.authentic)
         .map(|c| (c.seq, c.hash))
         .collect();
-    // Read before the walk, which then meets every event up to it: appends
-    // meanwhile cannot look like events gone missing.
+    // Read before the walk's events are (a reader starts reading when it is
+    // opened), so the walk meets every event up to it: appends meanwhile
+    // cannot look like events gone missing.
     let recorded_head = audit_heads::Entity::find_by_id(org_id)
         .one(db)
         .await?
         .map_or(0, |h| h.seq);
-    let walked = walk(db, org_id, pages, &anchors).await?;
+    let walked = walk(db, org_id, open_pages(), &anchors).await?;
     let mut first_bad = forged;
     let mut note = |seq: i64| first_bad = Some(first_bad.map_or(seq, |bad| bad.min(seq)));
     match &walked {
@@ -172,7 +173,7 @@ impl<'a> Pages<'a, DatabaseConnection> {
             let pool = db.get_postgres_connection_pool().clone();
             return Pages::Copied(pg_reader::stream(pool, org_id));
         }
-        match sqlite_reader::file_of(db) {
+        match crate::store::sqlite_file(db) {
             Some(file) => Pages::Copied(sqlite_reader::stream(file, org_id)),
             None => Pages::Models { db, org_id, after: 0 },
         }
@@ -337,7 +338,7 @@ mod tests {
         for (url, own_reader) in [(file.as_str(), true), ("sqlite::memory:", false)] {
             // More events than one batch holds.
             let (db, org_id) = chain(url, 2_100).await;
-            assert_eq!(sqlite_reader::file_of(&db).is_some(), own_reader, "{url}");
+            assert_eq!(crate::store::sqlite_file(&db).is_some(), own_reader, "{url}");
             let intact = verify(&db, &key, org_id).await.unwrap();
             assert!(
                 matches!(

@@ -32,7 +32,16 @@ const CAPACITY: usize = 100_000;
 pub struct Epoch(i64);
 
 impl Epoch {
-    /// Reads the current epoch (one primary-key read).
+    pub(crate) fn new(epoch: i64) -> Epoch {
+        Epoch(epoch)
+    }
+
+    /// The current epoch, as the instance reads it ([`EpochReader`](super::epoch_reader::EpochReader)).
+    pub async fn current(state: &crate::AppState) -> AppResult<Epoch> {
+        state.epoch.read(&state.db).await
+    }
+
+    /// Reads the current epoch through `db` (one primary-key read).
     pub async fn read(db: &impl ConnectionTrait) -> AppResult<Epoch> {
         let statement = Statement::from_string(
             db.get_database_backend(),

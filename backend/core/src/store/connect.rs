@@ -1,4 +1,7 @@
-use std::{path::Path, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use sea_orm::{ConnectOptions, ConnectionTrait as _, Database, DatabaseConnection, DbErr};
 
@@ -73,6 +76,20 @@ pub async fn connect(config: &StoreConfig) -> Result<DatabaseConnection, DbErr> 
                 .busy_timeout(Duration::from_secs(10))
         });
     Database::connect(options).await
+}
+
+/// The file behind `db`, when it is SQLite stored in a file (which a
+/// connection of another driver can open beside the pool).
+pub fn sqlite_file(db: &DatabaseConnection) -> Option<PathBuf> {
+    if Backend::of_db(db) != Backend::Sqlite {
+        return None;
+    }
+    let path = db
+        .get_sqlite_connection_pool()
+        .connect_options()
+        .get_filename()
+        .to_owned();
+    path.is_file().then_some(path)
 }
 
 /// `sqlite://data/attest.db?mode=rwc` -> creates `data/`.

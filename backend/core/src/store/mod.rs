@@ -10,7 +10,7 @@ pub mod page;
 pub mod readiness;
 pub mod write;
 
-pub use connect::{connect, Backend, StoreConfig};
+pub use connect::{connect, sqlite_file, Backend, StoreConfig};
 
 /// A stored enum name back to its value: a name no variant has is a corrupt row.
 pub fn decode_name<T>(text: &str, parse: fn(&str) -> Option<T>) -> crate::AppResult<T> {

@@ -103,7 +103,7 @@ async fn look_up(req: &HttpRequest) -> AppResult<Credentials> {
     }
     if let Some(key) = bearer_key(req) {
         // Read before verifying: what is verified now is remembered under it.
-        let epoch = Epoch::read(&state.db).await?;
+        let epoch = Epoch::current(state).await?;
         return Ok(match api_keys::authenticate(state, epoch, &key).await? {
             Some(live) => Credentials::Key(live, epoch),
             None => Credentials::Refused(Refusal::Key),
@@ -112,7 +112,7 @@ async fn look_up(req: &HttpRequest) -> AppResult<Credentials> {
     let Some(token) = session_token else {
         return Ok(Credentials::Anonymous);
     };
-    let epoch = Epoch::read(&state.db).await?;
+    let epoch = Epoch::current(state).await?;
     Ok(match sessions::authenticate(state, epoch, &token).await? {
         Some(live) => Credentials::Session(live, epoch),
         None => Credentials::Refused(Refusal::Session),

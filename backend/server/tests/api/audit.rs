@@ -46,6 +46,16 @@ async fn create_role(browser: &Browser, name: &str) -> reqwest::Response {
 }
 
 /// What `GET …/audit-events/verify` answers.
+/// `count` role creations, all sent at once; their statuses as they finish.
+fn create_roles_at_once(browser: &Browser, count: usize) -> tokio::task::JoinSet<reqwest::StatusCode> {
+    let mut writes = tokio::task::JoinSet::new();
+    for i in 0..count {
+        let browser = browser.clone();
+        writes.spawn(async move { create_role(&browser, &format!("role-{i}")).await.status() });
+    }
+    writes
+}
+
 async fn verify_route(browser: &Browser) -> serde_json::Value {
     browser
         .get("/api/v1/orgs/acme/audit-events/verify")
@@ -129,11 +139,7 @@ async fn a_refused_or_failed_change_appends_nothing() {
 #[tokio::test]
 async fn concurrent_audited_writes_form_one_gapless_chain() {
     let w = acme().await;
-    let mut writes = tokio::task::JoinSet::new();
-    for i in 0..200 {
-        let ada = w.ada.clone();
-        writes.spawn(async move { create_role(&ada, &format!("role-{i}")).await.status() });
-    }
+    let mut writes = create_roles_at_once(&w.ada, 200);
     while let Some(status) = writes.join_next().await {
         assert_eq!(status.unwrap(), 201);
     }
@@ -144,6 +150,33 @@ async fn concurrent_audited_writes_form_one_gapless_chain() {
         verify(&w.app, w.org).await,
         Verification::Intact { events: 201, .. }
     ));
+}
+
+/// Verification while appends keep committing sees some whole prefix of the
+/// chain each time, never a chain that looks broken (its reader once began
+/// before the head it is compared with was read).
+#[tokio::test]
+async fn a_chain_verifies_while_audited_writes_keep_committing() {
+    let w = acme().await;
+    let mut writes = create_roles_at_once(&w.ada, 300);
+    let mut verdicts = Vec::new();
+    while !writes.is_empty() {
+        let verdict = verify_route(&w.ada).await;
+        assert_eq!(
+            verdict["ok"],
+            true,
+            "after {} intact verdicts: {verdict}",
+            verdicts.len()
+        );
+        verdicts.push(verdict["events"].as_u64().unwrap());
+        while let Some(done) = writes.try_join_next() {
+            assert_eq!(done.unwrap(), 201);
+        }
+    }
+    assert!(
+        verdicts.first() < verdicts.last(),
+        "verified while the chain grew: {verdicts:?}"
+    );
 }
 
 #[tokio::test]

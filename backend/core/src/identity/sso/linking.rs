@@ -109,7 +109,7 @@ pub(super) async fn complete(
     origin: &Origin,
 ) -> Result<(), SsoFailure> {
     let session = match session_token {
-        Some(token) => sessions::authenticate(state, Epoch::read(&state.db).await?, token).await?,
+        Some(token) => sessions::authenticate(state, Epoch::current(state).await?, token).await?,
         None => None,
     };
     let outcome = if session.is_some_and(|live| live.user.id == user_id) {
