@@ -249,6 +249,15 @@ impl Linked {
         Ok(linked)
     }
 
+    /// A control just created from `draft`.
+    fn of_new(id: Uuid, draft: &Draft) -> Linked {
+        Linked {
+            tags: HashMap::from([(id, draft.tags.clone())]),
+            requirements: HashMap::from([(id, draft.requirement_ids.clone())]),
+            validity: HashMap::new(),
+        }
+    }
+
     fn view(&mut self, row: controls::Model, now: DateTime<Utc>) -> AppResult<ControlView> {
         let status = super::stored(&row.status, ControlStatus::parse)?;
         let next_review_at = row.next_review_at.map(|t| t.to_utc());
@@ -371,6 +380,17 @@ async fn write_links<C: ConnectionTrait>(
         .filter(control_requirements::Column::ControlId.eq(control))
         .exec(db)
         .await?;
+    insert_links(db, scope, control, draft, mappings).await
+}
+
+/// Links the control to the draft's tags and requirements.
+async fn insert_links<C: ConnectionTrait>(
+    db: &C,
+    scope: &OrgScope,
+    control: Uuid,
+    draft: &Draft,
+    mappings: &[(Uuid, Uuid)],
+) -> AppResult<()> {
     if !draft.tags.is_empty() {
         control_tags::Entity::insert_many(draft.tags.iter().map(|tag| control_tags::ActiveModel {
             control_id: Set(control),
@@ -432,16 +452,16 @@ pub async fn create(state: &AppState, scope: &OrgScope, body: &CreateControl) ->
     controls::Entity::insert(controls::ActiveModel::from(row.clone()))
         .exec_without_returning(&txn)
         .await?;
-    write_links(&txn, scope, row.id, &draft, &mappings).await?;
+    insert_links(&txn, scope, row.id, &draft, &mappings).await?;
     scope
         .audit(
             &txn,
             Record::of(Action::ControlCreated, "control", row.id).with(super::created(draft.facts())),
         )
         .await?;
-    let view = view_of(&txn, row).await?;
     txn.commit().await?;
-    Ok(view)
+    // What was just written, without reading it back (no evidence yet).
+    Linked::of_new(row.id, &draft).view(row, Utc::now())
 }
 
 /// Applies a PATCH to the control at the expected version (`412` otherwise).
