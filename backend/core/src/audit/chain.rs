@@ -34,16 +34,8 @@ pub struct Members<'a> {
     pub request_id: Option<&'a str>,
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
-    pub metadata: MetadataForm<'a>,
+    pub metadata: &'a serde_json::Value,
     pub prev_hash: &'a str,
-}
-
-/// An event's metadata as a value, or as stored text already in canonical form
-/// ([`canonical::is_canonical`](super::canonical::is_canonical)), hashed as it is.
-#[derive(Clone, Copy)]
-pub enum MetadataForm<'a> {
-    Value(&'a serde_json::Value),
-    Canonical(&'a str),
 }
 
 impl<'a> From<&'a AuditEvent> for Members<'a> {
@@ -62,7 +54,7 @@ impl<'a> From<&'a AuditEvent> for Members<'a> {
             request_id: event.request_id.as_deref(),
             ip: event.ip.as_deref(),
             user_agent: event.user_agent.as_deref(),
-            metadata: MetadataForm::Value(&event.metadata),
+            metadata: &event.metadata,
             prev_hash: &event.prev_hash,
         }
     }
@@ -96,12 +88,9 @@ fn canonical(event: &Members<'_>) -> AppResult<Vec<u8>> {
     out.raw(",\"type\":").string(event.actor_type);
     out.raw("},\"id\":").uuid(Some(&event.id));
     out.raw(",\"ip\":").optional(event.ip);
-    out.raw(",\"metadata\":");
-    match event.metadata {
-        MetadataForm::Value(value) => out.value(value)?,
-        MetadataForm::Canonical(text) => out.raw(text),
-    };
-    out.raw(",\"occurred_at\":").time(&event.occurred_at);
+    out.raw(",\"metadata\":").value(event.metadata)?;
+    out.raw(",\"occurred_at\":")
+        .string(&micros::format(&event.occurred_at));
     out.raw(",\"outcome\":").string(event.outcome);
     out.raw(",\"prev_hash\":").string(event.prev_hash);
     out.raw(",\"request_id\":").optional(event.request_id);
@@ -138,35 +127,6 @@ impl Canonical {
             self.0.extend_from_slice(text.as_bytes());
             self.0.push(b'"');
         }
-    }
-
-    /// A time as [`micros::format`] writes it, without its allocations (a
-    /// property test keeps the two equal).
-    fn time(&mut self, at: &DateTime<Utc>) {
-        use chrono::{Datelike as _, Timelike as _};
-        let (year, fraction) = (at.year(), at.timestamp_subsec_micros());
-        let (Ok(year @ 0..=9999), 0..=999_999) = (u32::try_from(year), fraction) else {
-            // Years beyond four digits, and leap seconds.
-            return self.string(&micros::format(at));
-        };
-        let mut text = *b"\"0000-00-00T00:00:00.000000Z\"";
-        for (at, width, number) in [
-            (1, 4, year),
-            (6, 2, at.month()),
-            (9, 2, at.day()),
-            (12, 2, at.hour()),
-            (15, 2, at.minute()),
-            (18, 2, at.second()),
-            (21, 6, fraction),
-        ] {
-            let mut number = number;
-            for place in text[at..at + width].iter_mut().rev() {
-                // A digit: always below ten.
-                *place = b'0' + u8::try_from(number % 10).unwrap_or(0);
-                number /= 10;
-            }
-        }
-        self.0.extend_from_slice(&text);
     }
 
     fn optional(&mut self, text: Option<&str>) {
@@ -323,21 +283,6 @@ mod tests {
     }
 
     proptest::proptest! {
-        #[test]
-        fn times_are_written_as_micros_formats_them(
-            seconds in -62_167_219_200i64..300_000_000_000,
-            nanos in 0u32..2_000_000_000,
-        ) {
-            if let Some(at) = DateTime::from_timestamp(seconds, nanos) {
-                let mut out = Canonical(Vec::new());
-                out.time(&at);
-                proptest::prop_assert_eq!(
-                    String::from_utf8(out.0).unwrap(),
-                    format!("\"{}\"", micros::format(&at))
-                );
-            }
-        }
-
         #[test]
         fn the_member_by_member_form_is_exactly_jcs(
             texts in proptest::collection::vec(proptest::option::of(".{0,12}"), 6),

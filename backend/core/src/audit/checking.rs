@@ -16,8 +16,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
-    canonical,
-    chain::{self, Members, MetadataForm},
+    chain::{self, Members},
     verify::Checked,
     EVENT_COLUMNS,
 };
@@ -137,14 +136,7 @@ impl Batch {
                 .to_utc(),
         };
         // The numbers are places in `EVENT_COLUMNS`.
-        let stored = required(13)?;
-        let parsed: serde_json::Value;
-        let metadata = if canonical::is_canonical(stored) {
-            MetadataForm::Canonical(stored)
-        } else {
-            parsed = serde_json::from_str(stored).ok()?;
-            MetadataForm::Value(&parsed)
-        };
+        let metadata: serde_json::Value = serde_json::from_str(required(13)?).ok()?;
         let members = Members {
             seq: row.seq,
             id: uuid(0)??,
@@ -159,7 +151,7 @@ impl Batch {
             request_id: text(10)?,
             ip: text(11)?,
             user_agent: text(12)?,
-            metadata,
+            metadata: &metadata,
             prev_hash: required(14)?,
         };
         let hash = required(15)?;

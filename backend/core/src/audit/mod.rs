@@ -7,7 +7,6 @@
 //! number of server instances.
 
 pub mod action;
-mod canonical;
 pub mod chain;
 mod checking;
 pub mod checkpoint;
