@@ -20,6 +20,7 @@ mod m20261207_000012_flags;
 mod m20261208_000013_status_page;
 mod m20261209_000014_compliance;
 mod m20261210_000015_org_exports;
+mod m20261211_000016_identity_links_epoch;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000013_status_page::Migration),
             Box::new(m20261209_000014_compliance::Migration),
             Box::new(m20261210_000015_org_exports::Migration),
+            Box::new(m20261211_000016_identity_links_epoch::Migration),
         ]
     }
 }

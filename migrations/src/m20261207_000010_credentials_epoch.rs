@@ -31,7 +31,9 @@ enum CredentialsEpoch {
 }
 
 /// (trigger name, table, the event that moves the epoch)
-const BUMPS: [(&str, &str, &str); 9] = [
+pub(crate) type Bump = (&'static str, &'static str, &'static str);
+
+const BUMPS: [Bump; 9] = [
     (
         "api_keys_bump_epoch_update",
         "api_keys",
@@ -55,31 +57,40 @@ const BUMPS: [(&str, &str, &str); 9] = [
 const BUMP: &str = "UPDATE credentials_epoch SET epoch = epoch + 1 WHERE id = 1";
 
 fn create_triggers(backend: DatabaseBackend) -> Vec<String> {
+    let mut statements = Vec::new();
+    if backend == DatabaseBackend::Postgres {
+        statements.push(format!(
+            "CREATE FUNCTION attest_bump_credentials_epoch() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN {BUMP}; RETURN NULL; END $$"
+        ));
+    }
+    statements.extend(bump_triggers(backend, &BUMPS));
+    statements
+}
+
+/// The triggers that make each of `bumps` move the epoch (on PostgreSQL, through
+/// the function the first of these migrations creates).
+pub(crate) fn bump_triggers(backend: DatabaseBackend, bumps: &[Bump]) -> Vec<String> {
     match backend {
-        DatabaseBackend::Postgres => {
-            let mut statements = vec![format!(
-                "CREATE FUNCTION attest_bump_credentials_epoch() RETURNS trigger LANGUAGE plpgsql AS $$ \
-                 BEGIN {BUMP}; RETURN NULL; END $$"
-            )];
-            statements.extend(BUMPS.iter().map(|(name, table, event)| {
+        DatabaseBackend::Postgres => bumps
+            .iter()
+            .map(|(name, table, event)| {
                 format!(
                     "CREATE CONSTRAINT TRIGGER {name} AFTER {event} ON {table} \
                      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW \
                      EXECUTE FUNCTION attest_bump_credentials_epoch()"
                 )
-            }));
-            statements
-        }
+            })
+            .collect(),
         // SQLite takes one event per trigger: `INSERT OR UPDATE` becomes one trigger each.
-        _ => BUMPS
+        _ => bumps
             .iter()
             .flat_map(|(name, table, events)| {
                 let several = events.contains(" OR ");
                 events.split(" OR ").map(move |event| {
-                    let suffix = if several {
-                        format!("_{}", event.to_lowercase())
-                    } else {
-                        String::new()
+                    let suffix = match event.split_whitespace().next() {
+                        Some(verb) if several => format!("_{}", verb.to_lowercase()),
+                        _ => String::new(),
                     };
                     format!(
                         "CREATE TRIGGER {name}{suffix} AFTER {event} ON {table} FOR EACH ROW BEGIN {BUMP}; END"
@@ -91,16 +102,21 @@ fn create_triggers(backend: DatabaseBackend) -> Vec<String> {
 }
 
 fn drop_triggers(backend: DatabaseBackend) -> Vec<String> {
+    let mut statements = drop_bump_triggers(backend, &BUMPS);
+    if backend == DatabaseBackend::Postgres {
+        statements.push("DROP FUNCTION IF EXISTS attest_bump_credentials_epoch()".to_owned());
+    }
+    statements
+}
+
+/// Drops what [`bump_triggers`] creates.
+pub(crate) fn drop_bump_triggers(backend: DatabaseBackend, bumps: &[Bump]) -> Vec<String> {
     match backend {
-        DatabaseBackend::Postgres => {
-            let mut statements: Vec<String> = BUMPS
-                .iter()
-                .map(|(name, table, _)| format!("DROP TRIGGER IF EXISTS {name} ON {table}"))
-                .collect();
-            statements.push("DROP FUNCTION IF EXISTS attest_bump_credentials_epoch()".to_owned());
-            statements
-        }
-        _ => create_triggers(backend)
+        DatabaseBackend::Postgres => bumps
+            .iter()
+            .map(|(name, table, _)| format!("DROP TRIGGER IF EXISTS {name} ON {table}"))
+            .collect(),
+        _ => bump_triggers(backend, bumps)
             .iter()
             .filter_map(|create| create.split_whitespace().nth(2))
             .map(|name| format!("DROP TRIGGER IF EXISTS {name}"))

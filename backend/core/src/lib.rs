@@ -49,6 +49,8 @@ pub struct AppState {
     pub epoch: Arc<identity::epoch_reader::EpochReader>,
     /// Activity stamps waiting for the next batched write.
     pub activity: Arc<identity::activity::Activity>,
+    /// Members pages read under the current credentials epoch.
+    pub member_pages: Arc<tenancy::members::Pages>,
     /// Each org's flags, compiled (one cache per instance).
     pub flags: Arc<flags::snapshots::Snapshots>,
     /// The public status page, rendered (one per instance).
@@ -70,6 +72,7 @@ impl AppState {
             config: Arc::new(config),
             decisions: Arc::default(),
             verified: Arc::default(),
+            member_pages: Arc::new(tenancy::members::Pages::new(tenancy::members::PAGES_CAPACITY)),
             activity: Arc::default(),
             flags: Arc::default(),
             status: Arc::default(),

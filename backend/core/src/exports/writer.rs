@@ -1,7 +1,7 @@
 //! Writing one org export: each section through the service the API uses,
 //! with the requester's scope, into a zip with a manifest of SHA-256s.
 
-use std::{future::Future, io::Write as _};
+use std::{future::Future, io::Write as _, sync::Arc};
 
 use attest_shared::{api::Page, exports::ExportStatus, permissions::Permission};
 use sea_orm::{sea_query::Expr, ColumnTrait as _, EntityTrait as _, QueryFilter as _};
@@ -169,7 +169,11 @@ async fn section(
             entries.push(json_entry(archive, name, &about)?);
         }
         "members.json" => {
-            let all = every(|page| async move { members::list(state, scope, &page).await }).await?;
+            let all =
+                every(
+                    |page| async move { members::list(state, scope, &page).await.map(Arc::unwrap_or_clone) },
+                )
+                .await?;
             entries.push(json_entry(archive, name, &all)?);
         }
         "roles.json" => {

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod api_keys;
+pub mod epoch_cache;
 pub mod epoch_reader;
 pub mod login;
 pub mod password_change;

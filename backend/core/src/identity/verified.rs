@@ -17,15 +17,14 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use quick_cache::sync::Cache;
 use sea_orm::{ConnectionTrait, Statement};
 use uuid::Uuid;
 
-use super::{api_keys::LiveKey, sessions::LiveSession};
+use super::{api_keys::LiveKey, epoch_cache::EpochCache, sessions::LiveSession};
 use crate::{store::entities::orgs, AppError, AppResult};
 
 /// Entries per kind: every credential of a large deployment, a few MB.
-const CAPACITY: usize = 100_000;
+const CAPACITY: u64 = 100_000;
 
 /// The `credentials_epoch` a request read: what it may take from memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,56 +54,25 @@ impl Epoch {
     }
 }
 
-/// One kind of verified thing, each tagged with its epoch and end.
-struct Tagged<V> {
-    entries: Cache<String, Arc<Entry<V>>>,
-}
-
-struct Entry<V> {
-    epoch: Epoch,
-    until: Option<DateTime<Utc>>,
-    value: Arc<V>,
-}
-
-impl<V> Tagged<V> {
-    fn new() -> Self {
-        Self {
-            entries: Cache::new(CAPACITY),
-        }
-    }
-
-    /// The value verified under `epoch`, if it has not ended by `now`.
-    fn get(&self, key: &str, epoch: Epoch, now: DateTime<Utc>) -> Option<Arc<V>> {
-        self.entries
-            .get(key)
-            .filter(|entry| entry.epoch == epoch && entry.until.is_none_or(|until| until > now))
-            .map(|entry| entry.value.clone())
-    }
-
-    fn put(&self, key: String, epoch: Epoch, until: Option<DateTime<Utc>>, value: Arc<V>) {
-        self.entries.insert(key, Arc::new(Entry { epoch, until, value }));
-    }
-}
-
 /// The instance's verified credentials (one per process).
 pub struct Verified {
     /// By the SHA-256 of the presented key (never the key itself).
-    keys: Tagged<LiveKey>,
+    keys: EpochCache<String, LiveKey>,
     /// By the session token's SHA-256, as the database holds it.
-    sessions: Tagged<LiveSession>,
+    sessions: EpochCache<String, LiveSession>,
     /// By the route's org reference (slug or id).
-    orgs: Tagged<orgs::Model>,
+    orgs: EpochCache<String, orgs::Model>,
     /// By IdP issuer: the orgs that sign in with it.
-    issuer_orgs: Tagged<Vec<Uuid>>,
+    issuer_orgs: EpochCache<String, Vec<Uuid>>,
 }
 
 impl Default for Verified {
     fn default() -> Self {
         Self {
-            keys: Tagged::new(),
-            sessions: Tagged::new(),
-            orgs: Tagged::new(),
-            issuer_orgs: Tagged::new(),
+            keys: EpochCache::new(CAPACITY),
+            sessions: EpochCache::new(CAPACITY),
+            orgs: EpochCache::new(CAPACITY),
+            issuer_orgs: EpochCache::new(CAPACITY),
         }
     }
 }
@@ -146,35 +114,5 @@ impl Verified {
 
     pub fn remember_issuer_orgs(&self, issuer: String, epoch: Epoch, orgs: Arc<Vec<Uuid>>) {
         self.issuer_orgs.put(issuer, epoch, None, orgs);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use chrono::Duration;
-
-    use super::*;
-
-    #[test]
-    fn an_entry_answers_only_in_its_own_epoch_and_before_its_end() {
-        let tagged: Tagged<u32> = Tagged::new();
-        let now = Utc::now();
-        tagged.put(
-            "a".into(),
-            Epoch(3),
-            Some(now + Duration::seconds(10)),
-            Arc::new(7),
-        );
-        assert_eq!(tagged.get("a", Epoch(3), now).as_deref(), Some(&7));
-        assert!(
-            tagged.get("a", Epoch(4), now).is_none(),
-            "a newer epoch verifies again"
-        );
-        assert!(tagged.get("a", Epoch(2), now).is_none(), "so does an older one");
-        assert!(
-            tagged.get("a", Epoch(3), now + Duration::seconds(10)).is_none(),
-            "an ended credential is no longer live"
-        );
-        assert!(tagged.get("b", Epoch(3), now).is_none());
     }
 }

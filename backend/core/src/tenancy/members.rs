@@ -1,5 +1,7 @@
 //! Memberships: who belongs to an org, with which roles.
 
+use std::sync::Arc;
+
 use attest_shared::{
     api::{MemberView, Page},
     permissions::Permission,
@@ -17,6 +19,7 @@ use crate::{
     audit::{Action, Metadata, Record},
     authz::OrgScope,
     clock,
+    identity::epoch_cache::EpochCache,
     store::{
         entities::{membership_roles, memberships, user_identities, users},
         page::PageRequest,
@@ -45,13 +48,42 @@ pub async fn is_live_member<C: ConnectionTrait>(db: &C, org_id: Uuid, user_id: U
 }
 
 /// A page of the org's members, by user id (the key of the membership index),
-/// each with her roles in name order. The query reads only the columns the
-/// page shows (decoding whole user rows was most of its cost). Roles come
-/// from the org's compiled grants, which the request's authorization has just
-/// checked are current; only a member who joined after those were compiled
-/// has hers read from the database.
-pub async fn list(state: &AppState, scope: &OrgScope, page: &PageRequest) -> AppResult<Page<MemberView>> {
+/// each with her roles in name order. The query reads only the columns it
+/// shows (decoding whole user rows was most of its cost). Roles come from the
+/// org's compiled grants, which the request's authorization has just checked
+/// are current; only a member who joined after those were compiled has hers
+/// read from the database. A page read for a request is kept under that
+/// request's credentials epoch, which every change the page shows moves
+/// ([`epoch_cache`](crate::identity::epoch_cache)), so the next request in the
+/// same epoch runs no statement for it.
+pub async fn list(
+    state: &AppState,
+    scope: &OrgScope,
+    page: &PageRequest,
+) -> AppResult<Arc<Page<MemberView>>> {
     scope.require(Permission::MembersRead)?;
+    let Some(epoch) = scope.actor().epoch else {
+        return Ok(Arc::new(read_page(state, scope, page).await?));
+    };
+    let key = (scope.org_id(), page.clone());
+    if let Some(cached) = state.member_pages.get(&key, epoch, clock::now().to_utc()) {
+        return Ok(cached);
+    }
+    let read = Arc::new(read_page(state, scope, page).await?);
+    let weight = read.items.len() as u64 + 1;
+    state
+        .member_pages
+        .put_weighing(key, epoch, None, weight, read.clone());
+    Ok(read)
+}
+
+/// Members kept in memory, in pages, by their members' count: 100,000 members'
+/// rows, a few tens of MB.
+pub type Pages = EpochCache<(Uuid, PageRequest), Page<MemberView>>;
+
+pub const PAGES_CAPACITY: u64 = 100_000;
+
+async fn read_page(state: &AppState, scope: &OrgScope, page: &PageRequest) -> AppResult<Page<MemberView>> {
     let signed_in_with_sso = Query::select()
         .expr(Expr::val(1))
         .from(user_identities::Entity)

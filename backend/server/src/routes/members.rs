@@ -15,7 +15,7 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let page = page.into_inner().request()?;
     let members = members::list(&state, &org.scope, &page).await?;
-    Ok(HttpResponse::Ok().json(members))
+    Ok(HttpResponse::Ok().json(&*members))
 }
 
 #[utoipa::path(delete, path = "/api/v1/orgs/{org}/members/{user_id}", tag = "members", summary = "Remove a member (their sessions end)", responses((status = 204)))]

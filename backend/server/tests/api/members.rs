@@ -58,16 +58,29 @@ async fn world() -> World {
     }
 }
 
-async fn member_emails(browser: &Browser) -> Vec<String> {
+/// Acme's members, as `browser` sees them.
+pub async fn acme_members(browser: &Browser) -> Vec<Value> {
     let body: Value = browser
         .get("/api/v1/orgs/acme/members")
         .await
         .json()
         .await
         .unwrap();
-    body["items"]
-        .as_array()
-        .unwrap()
+    body["items"].as_array().unwrap().clone()
+}
+
+/// The first of acme's members that `is` picks (`Null` if none), as `browser` sees them.
+pub async fn acme_member(browser: &Browser, is: impl Fn(&Value) -> bool) -> Value {
+    acme_members(browser)
+        .await
+        .into_iter()
+        .find(|m| is(m))
+        .unwrap_or(Value::Null)
+}
+
+async fn member_emails(browser: &Browser) -> Vec<String> {
+    acme_members(browser)
+        .await
         .iter()
         .map(|m| m["email"].as_str().unwrap().to_owned())
         .collect()
@@ -93,6 +106,57 @@ async fn members_are_listed_to_those_who_may_read_them() {
     assert_problem(w.eve.get("/api/v1/orgs/acme/members").await, 404, "not_found").await;
     let by_id = format!("/api/v1/orgs/{}/members", w.acme);
     assert_problem(w.eve.get(&by_id).await, 404, "not_found").await;
+}
+
+/// `email`'s row on the members page, as `browser` sees it.
+async fn member_row(browser: &Browser, email: &str) -> Value {
+    acme_member(browser, |m| m["email"] == email).await
+}
+
+/// The page is kept in memory under the credentials epoch; each change it
+/// shows moves the epoch, so the very next read shows it, even a change made
+/// by hand in SQL.
+#[tokio::test]
+async fn the_members_page_shows_each_change_on_the_next_read() {
+    use sea_orm::ConnectionTrait as _;
+
+    let w = world().await;
+    for _ in 0..2 {
+        assert_ne!(member_row(&w.bob, "carol@example.com").await["name"], "Carol C.");
+    }
+
+    let rename = sea_orm::Statement::from_sql_and_values(
+        w.app.state.db.get_database_backend(),
+        match w.app.state.db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => "UPDATE users SET name = $1 WHERE id = $2",
+            _ => "UPDATE users SET name = ? WHERE id = ?",
+        },
+        ["Carol C.".into(), w.carol_id.into()],
+    );
+    w.app.state.db.execute(rename).await.unwrap();
+    assert_eq!(member_row(&w.bob, "carol@example.com").await["name"], "Carol C.");
+
+    let res = w
+        .bob
+        .send(
+            Method::PUT,
+            &format!("/api/v1/orgs/acme/members/{}/roles", w.carol_id),
+            Some(json!({"roles": ["auditor", "contributor"]})),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    assert_eq!(
+        member_row(&w.bob, "carol@example.com").await["roles"],
+        json!(["auditor", "contributor"])
+    );
+
+    w.app
+        .add_member(w.acme, "nina@example.com", PASSWORD, &["auditor"])
+        .await;
+    assert_eq!(
+        member_row(&w.bob, "nina@example.com").await["roles"],
+        json!(["auditor"])
+    );
 }
 
 #[tokio::test]

@@ -29,19 +29,7 @@ async fn member(w: &Acme, email: &str, roles: &[&str]) -> (Uuid, Browser) {
 
 /// `user`'s row in acme's members list, as `browser` sees it.
 async fn member_row(browser: &Browser, user: Uuid) -> Value {
-    let members: Value = browser
-        .get("/api/v1/orgs/acme/members")
-        .await
-        .json()
-        .await
-        .unwrap();
-    members["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["user_id"] == user.to_string())
-        .cloned()
-        .unwrap_or(Value::Null)
+    crate::members::acme_member(browser, |m| m["user_id"] == user.to_string()).await
 }
 
 #[tokio::test]

@@ -435,6 +435,29 @@ async fn a_new_user_signs_in_by_email_and_is_provisioned_with_the_default_role()
     assert_eq!(again.metadata, json!({"method": "sso"}));
 }
 
+/// A member's first SSO sign-in links her account, and the members page (kept
+/// in memory under the credentials epoch) says so on its next read.
+#[tokio::test]
+async fn the_members_page_shows_a_members_first_sso_sign_in_at_once() {
+    let w = world(false).await;
+    w.app
+        .add_member(w.acme, "dora@acme.test", PASSWORD, &["auditor"])
+        .await;
+    let dora_signed_in_with_sso = || async {
+        crate::members::acme_member(&w.ada, |m| m["email"] == "dora@acme.test").await["sso"]
+            .as_bool()
+            .unwrap()
+    };
+    assert!(!dora_signed_in_with_sso().await);
+    assert!(!dora_signed_in_with_sso().await, "read again, from memory");
+
+    w.idp.add_account("dora-sub", "dora@acme.test", true).await;
+    let (walker, res) = sign_in(&w, "dora-sub", "/auth/sso/start?org=acme").await;
+    assert_eq!(location(&res), "/");
+    assert!(walker.has_session(&w.app));
+    assert!(dora_signed_in_with_sso().await);
+}
+
 #[tokio::test]
 async fn without_provisioning_only_members_and_invitees_get_in() {
     let w = world(false).await;

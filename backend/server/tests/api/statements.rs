@@ -60,8 +60,8 @@ async fn a_verified_caller_costs_one_statement_before_the_data() {
     })
     .await;
     assert_eq!(
-        members, 2.0,
-        "the epoch, then members with their users and SSO links (roles are in the compiled grants)"
+        members, 1.0,
+        "the epoch: the page read under it is kept in memory (roles are in the compiled grants)"
     );
 
     // A change that narrows credentials makes the next request verify again.
