@@ -79,6 +79,23 @@ impl AppState {
         }
     }
 
+    /// Tells `observer()`'s observers of every statement run on the state's
+    /// connections (set once, before the state is shared).
+    pub fn observe_statements<F>(&mut self, observer: impl Fn() -> F)
+    where
+        F: Fn(&sea_orm::metric::Info<'_>) + Send + Sync + 'static,
+    {
+        self.db.set_metric_callback(observer());
+        self.write_lock.observe(observer());
+        self.epoch.observe(observer());
+    }
+
+    /// Closes the state's connections (at the end of serving or of a command).
+    pub async fn close(self) -> Result<(), sea_orm::DbErr> {
+        self.write_lock.close().await?;
+        self.db.close().await
+    }
+
     /// Begins a transaction that writes (see [`store::write`]).
     pub async fn begin(&self) -> AppResult<store::write::WriteTxn> {
         Ok(self.write_lock.begin(&self.db).await?)

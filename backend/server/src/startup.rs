@@ -121,7 +121,7 @@ impl Application {
         if let Err(error) = self.state.activity.flush(&self.state).await {
             tracing::warn!(error = %error, "the last activity stamps could not be written");
         }
-        self.state.db.close().await?;
+        self.state.close().await?;
         served?;
         tracing::info!("stopped");
         Ok(())
@@ -148,12 +148,9 @@ pub async fn open_state_with_key(
     key: &Secret<Vec<u8>>,
     metrics: Option<&Metrics>,
 ) -> anyhow::Result<AppState> {
-    let mut db = store::connect(&StoreConfig::new(settings.database_url.expose().clone()))
+    let db = store::connect(&StoreConfig::new(settings.database_url.expose().clone()))
         .await
         .context("cannot open the database")?;
-    if let Some(metrics) = metrics {
-        db.set_metric_callback(metrics.statement_observer());
-    }
     let config = CoreConfig {
         session_idle: settings.session_idle,
         session_max: settings.session_max,
@@ -165,9 +162,9 @@ pub async fn open_state_with_key(
         blob_dir: settings.data_dir.join("blobs"),
         export_dir: settings.data_dir.join("exports"),
     };
-    let state = AppState::new(db, ServerKey::new(key.expose().clone()), config);
+    let mut state = AppState::new(db, ServerKey::new(key.expose().clone()), config);
     if let Some(metrics) = metrics {
-        state.epoch.observe(metrics.statement_observer());
+        state.observe_statements(|| metrics.statement_observer());
     }
     Ok(state)
 }

@@ -53,7 +53,9 @@ impl StoreConfig {
 
 /// Opens a pool. For SQLite the file (and its folder) is created if missing, and
 /// every connection runs in WAL mode with foreign keys on and a busy timeout, so
-/// concurrent writers wait for each other instead of failing.
+/// concurrent writers wait for each other instead of failing. A pooled SQLite
+/// connection is not pinged before each use, as a PostgreSQL one is: a file
+/// does not hang up, and the ping was a round trip to the connection's thread.
 pub async fn connect(config: &StoreConfig) -> Result<DatabaseConnection, DbErr> {
     let backend = Backend::of_url(&config.url)
         .ok_or_else(|| DbErr::Custom("unsupported database URL scheme".into()))?;
@@ -68,6 +70,7 @@ pub async fn connect(config: &StoreConfig) -> Result<DatabaseConnection, DbErr> 
         .connect_timeout(config.acquire_timeout)
         .acquire_timeout(config.acquire_timeout)
         .idle_timeout(Duration::from_secs(300))
+        .test_before_acquire(backend == Backend::Postgres)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)

@@ -5,6 +5,7 @@
 
 mod connect;
 pub mod entities;
+mod group_commit;
 pub mod migrations;
 pub mod page;
 pub mod readiness;

@@ -279,7 +279,7 @@ async fn create_operator(settings: Settings, email: String, password_stdin: bool
             path.display()
         );
     }
-    state.db.close().await?;
+    state.close().await?;
     Ok(())
 }
 
@@ -360,7 +360,7 @@ async fn disable_user(settings: Settings, email: String) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!(describe(&e)))?;
     println!("disabled {email}; revoked {revoked} session(s)");
-    state.db.close().await?;
+    state.close().await?;
     Ok(())
 }
 

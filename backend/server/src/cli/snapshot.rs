@@ -38,7 +38,7 @@ pub async fn backup(settings: Settings, out: &Path) -> anyhow::Result<()> {
              ATTEST_SECRET_KEY is never written into a snapshot and must be kept separately"
         );
     }
-    state.db.close().await?;
+    state.close().await?;
     Ok(())
 }
 
@@ -75,7 +75,7 @@ pub async fn restore(settings: Settings, from: &Path) -> anyhow::Result<()> {
         super::database_named(settings.database_url.expose()),
         manifest.chains.len()
     );
-    state.db.close().await?;
+    state.close().await?;
     Ok(())
 }
 
