@@ -107,9 +107,18 @@ impl Session {
     }
 
     /// Asks the server who is signed in (called on every page that needs it, so a
-    /// revoked session is noticed on the next navigation).
+    /// revoked session is noticed on the next navigation). Only a `401` means
+    /// nobody: an answer that says nothing about the session (a refused or
+    /// failed request) leaves what was known, rather than signing the page out.
     pub async fn refresh(self) -> Option<SessionStatus> {
-        let status = api::get::<SessionStatus>("/auth/session").await.ok();
+        let status = match api::get::<SessionStatus>("/auth/session").await {
+            Ok(status) => Some(status),
+            Err(e) if e.status == 401 => None,
+            Err(_) => match self.0.get_untracked() {
+                Some(known) => return known,
+                None => None,
+            },
+        };
         self.0.set(Some(status.clone()));
         status
     }

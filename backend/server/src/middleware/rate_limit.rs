@@ -171,6 +171,14 @@ fn refused_key(req: &ServiceRequest) -> String {
     format!("refused:{}", client_ip_key(req))
 }
 
+/// `GET /auth/session`, which the console asks on every page it shows: a read of
+/// the caller's own session like `/api/v1/me`, limited as the API is. Counted
+/// against the sign-in budget, twenty pages a minute from one address (an
+/// office behind one NAT) signed everyone out of the console.
+fn is_session_check(req: &ServiceRequest) -> bool {
+    req.method() == actix_web::http::Method::GET && req.path() == "/auth/session"
+}
+
 /// The bucket an `/api/*` request counts against, by the credentials it carries.
 async fn api_bucket(req: &ServiceRequest, limiters: &Limiters) -> Result<Option<Bucket>, AppError> {
     let (policy, key) = match Credentials::of(req.request()).await? {
@@ -220,13 +228,15 @@ pub async fn middleware(
     // incident; subscribing mails someone, so it is limited like signing in.
     let bucket = if path.starts_with(status_page::HOSTED_API) {
         None
-    } else if path.starts_with("/auth/") || path.starts_with(status_page::SUBSCRIPTIONS) {
+    } else if (path.starts_with("/auth/") && !is_session_check(&req))
+        || path.starts_with(status_page::SUBSCRIPTIONS)
+    {
         Some(Bucket {
             limiter: limiters.auth.clone(),
             policy: "auth",
             key: client_ip_key(&req),
         })
-    } else if path.starts_with("/api/") || crate::routes::is_partner_api(path) {
+    } else if path.starts_with("/api/") || crate::routes::is_partner_api(path) || is_session_check(&req) {
         if Credentials::presented(req.request()) {
             if let Some(refused) = limiters.api.refusing(&refused_key(&req)) {
                 return Ok(too_many(req, "ip", &refused));

@@ -54,6 +54,34 @@ async fn sign_in_attempts_are_limited_per_ip_with_standard_headers() {
 }
 
 #[tokio::test]
+async fn the_consoles_session_check_is_not_a_sign_in_attempt() {
+    let app = spawn_app_with(&[("ATTEST_AUTH_RATE_LIMIT_PER_MINUTE", "3")]).await;
+    app.create_user("ada@example.com", "a quiet violet harbour").await;
+    let browser = crate::auth::login(&app, "ada@example.com", "a quiet violet harbour").await;
+    // Every page the console shows asks who is signed in.
+    for _ in 0..10 {
+        assert_eq!(browser.get("/auth/session").await.status(), 200);
+    }
+    assert_eq!(
+        app.get("/auth/session").await.status(),
+        401,
+        "nobody, unlimited by sign-in's budget"
+    );
+    // The sign-in that made the session counted; the checks did not.
+    for remaining in ["1", "0"] {
+        let res = attempt(&app, None).await;
+        assert_eq!(res.status(), 401);
+        assert_eq!(header(&res, "x-ratelimit-remaining"), remaining);
+    }
+    assert_eq!(attempt(&app, None).await.status(), 429);
+    assert_eq!(
+        browser.get("/auth/session").await.status(),
+        200,
+        "still signed in"
+    );
+}
+
+#[tokio::test]
 async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
     let app = spawn_app_with(&[
         ("ATTEST_AUTH_RATE_LIMIT_PER_MINUTE", "2"),
