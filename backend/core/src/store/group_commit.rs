@@ -16,7 +16,7 @@
 //! request dropped while its group commits cannot leave the others untold.
 
 use std::sync::{
-    atomic::{AtomicBool, AtomicUsize, Ordering},
+    atomic::{AtomicBool, Ordering},
     Arc,
 };
 
@@ -36,8 +36,6 @@ type Outcome = Option<Result<(), String>>;
 pub(super) struct Writer {
     /// Held by the member writing now, or by a flush.
     turn: Arc<Mutex<Slot>>,
-    /// Writes waiting for the turn.
-    waiting: AtomicUsize,
     /// Whether a flush waits for the turn.
     flush_queued: AtomicBool,
     /// Where flushes run: the runtime the writer was made on, which lasts as
@@ -53,16 +51,46 @@ struct Group {
     txn: DatabaseTransaction,
     /// Set when a member's statement failed in a way that ends the whole
     /// transaction (SQLite rolls it back by itself): the group cannot commit.
-    poisoned: Arc<AtomicBool>,
+    poisoned: AtomicBool,
     done: watch::Sender<Outcome>,
+}
+
+impl Group {
+    /// Begins a group's transaction on `db`, claiming SQLite's write lock.
+    async fn open(db: &DatabaseConnection, claim: &str) -> Result<Group, DbErr> {
+        let txn = db.begin().await?;
+        txn.execute_unprepared(claim).await?;
+        Ok(Group {
+            txn,
+            poisoned: AtomicBool::new(false),
+            done: watch::Sender::new(None),
+        })
+    }
+
+    fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
+    }
+
+    /// Commits (rolls back if poisoned) and tells the members.
+    async fn finish(self) -> Result<(), DbErr> {
+        let result = if self.is_poisoned() {
+            self.txn.rollback().await.ok();
+            Err(group_failed("a write of its group failed the transaction".into()))
+        } else {
+            self.txn.commit().await
+        };
+        self.done
+            .send_replace(Some(result.as_ref().map(|_| ()).map_err(ToString::to_string)));
+        result
+    }
 }
 
 /// A write's place in a group: its savepoint is the caller's; this holds the
 /// turn until the write is done, and tells it how its group ended.
 pub(super) struct Membership {
     writer: Arc<Writer>,
+    /// Held from the write's first statement to its last; its slot holds the group.
     turn: Option<OwnedMutexGuard<Slot>>,
-    poisoned: Arc<AtomicBool>,
     done: watch::Receiver<Outcome>,
 }
 
@@ -70,7 +98,6 @@ impl Writer {
     pub(super) fn new() -> Arc<Writer> {
         Arc::new(Writer {
             turn: Arc::default(),
-            waiting: AtomicUsize::new(0),
             flush_queued: AtomicBool::new(false),
             runtime: Handle::current(),
         })
@@ -83,26 +110,20 @@ impl Writer {
         db: &DatabaseConnection,
         claim: &str,
     ) -> Result<(DatabaseTransaction, Membership), DbErr> {
-        let mut turn = self.take_turn().await;
-        if turn
-            .0
-            .as_ref()
-            .is_some_and(|group| group.poisoned.load(Ordering::Acquire))
-        {
-            finish(&mut turn).await.ok();
-        }
-        if turn.0.is_none() {
-            let txn = db.begin().await?;
-            txn.execute_unprepared(claim).await?;
-            turn.0 = Some(Group {
-                txn,
-                poisoned: Arc::default(),
-                done: watch::Sender::new(None),
-            });
-        }
-        let Some(group) = &turn.0 else {
-            return Err(group_failed("no group is open".into()));
+        let mut turn = self.turn.clone().lock_owned().await;
+        let open = match turn.0.take() {
+            Some(poisoned) if poisoned.is_poisoned() => {
+                // Its members are told it failed.
+                poisoned.finish().await.ok();
+                None
+            }
+            open => open,
         };
+        let group = match open {
+            Some(group) => group,
+            None => Group::open(db, claim).await?,
+        };
+        let group = turn.0.insert(group);
         let savepoint = match group.txn.begin().await {
             Ok(savepoint) => savepoint,
             Err(error) => {
@@ -113,23 +134,10 @@ impl Writer {
         };
         let membership = Membership {
             writer: self.clone(),
-            poisoned: group.poisoned.clone(),
             done: group.done.subscribe(),
             turn: Some(turn),
         };
         Ok((savepoint, membership))
-    }
-
-    async fn take_turn(&self) -> OwnedMutexGuard<Slot> {
-        struct Waiting<'a>(&'a AtomicUsize);
-        impl Drop for Waiting<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_sub(1, Ordering::AcqRel);
-            }
-        }
-        self.waiting.fetch_add(1, Ordering::AcqRel);
-        let _waiting = Waiting(&self.waiting);
-        self.turn.clone().lock_owned().await
     }
 
     /// Makes sure a flush takes the turn after the writes waiting now.
@@ -164,17 +172,19 @@ impl Membership {
     /// Notes how a statement of the write went: an error after which SQLite
     /// has rolled the whole transaction back fails the group.
     pub(super) fn check<T>(&self, result: Result<T, DbErr>) -> Result<T, DbErr> {
-        if let Err(error) = &result {
-            if ends_the_transaction(error) {
-                self.poisoned.store(true, Ordering::Release);
-            }
+        if result.as_ref().is_err_and(ends_the_transaction) {
+            self.poison();
         }
         result
     }
 
-    /// The write's savepoint could not be released: its group cannot commit.
+    /// The group cannot commit (the write's savepoint could not be released,
+    /// or SQLite has ended the transaction).
     pub(super) fn poison(&self) {
-        self.poisoned.store(true, Ordering::Release);
+        let group = self.turn.as_deref().and_then(|slot| slot.0.as_ref());
+        if let Some(group) = group {
+            group.poisoned.store(true, Ordering::Release);
+        }
     }
 }
 
@@ -189,21 +199,12 @@ impl Drop for Membership {
     }
 }
 
-/// Commits the open group (rolls it back if poisoned) and tells its members.
+/// Finishes the open group, if any.
 async fn finish(turn: &mut OwnedMutexGuard<Slot>) -> Result<(), DbErr> {
-    let Some(group) = turn.0.take() else {
-        return Ok(());
-    };
-    let result = if group.poisoned.load(Ordering::Acquire) {
-        group.txn.rollback().await.ok();
-        Err(group_failed("a write of its group failed the transaction".into()))
-    } else {
-        group.txn.commit().await
-    };
-    group
-        .done
-        .send_replace(Some(result.as_ref().map(|_| ()).map_err(ToString::to_string)));
-    result
+    match turn.0.take() {
+        Some(group) => group.finish().await,
+        None => Ok(()),
+    }
 }
 
 fn group_failed(reason: String) -> DbErr {
@@ -250,12 +251,10 @@ mod tests {
         WriteLock,
     };
 
-    /// Waits until `count` writes wait for the turn.
-    async fn until_waiting(lock: &WriteLock, count: usize) {
-        let writer = lock.writer().unwrap();
-        while writer.waiting.load(Ordering::Acquire) != count {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+    /// Lets spawned writes run until they wait for the turn: on the test's
+    /// one-thread runtime, a write reaches the turn's queue on its first poll.
+    async fn until_queued() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
     /// A first write that bumped the epoch and is committing, and a second
@@ -271,7 +270,7 @@ mod tests {
         first.execute_unprepared(BUMP).await.unwrap();
         let (go, second_go) = tokio::sync::oneshot::channel();
         let second = writer(lock, db, second_go);
-        until_waiting(lock, 1).await;
+        until_queued().await;
         let first = tokio::spawn(first.commit());
         Scene { first, second, go }
     }
@@ -370,7 +369,7 @@ mod tests {
                 txn.commit().await
             })
         };
-        until_waiting(&lock, 1).await;
+        until_queued().await;
         let first = first.commit().await;
         assert!(
             first.is_err(),

@@ -65,11 +65,6 @@ impl WriteLock {
         }
     }
 
-    #[cfg(test)]
-    pub(super) fn writer(&self) -> Option<&Arc<Writer>> {
-        self.writer.as_ref()
-    }
-
     /// Closes the writes' own connection, if there is one.
     pub async fn close(self) -> Result<(), DbErr> {
         match self.own {
